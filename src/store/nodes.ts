@@ -1,0 +1,261 @@
+import type { Queryable } from './db.js';
+
+export type NodeKind = 'collection' | 'file';
+
+/** One resource of a user's tree: a collection or a file whose bytes are in the blob store. */
+export interface Node {
+  userId: number;
+  id: number;
+  parentId: number | null;
+  name: string;
+  kind: NodeKind;
+  blobSha256: string | null;
+  size: number;
+  contentType: string | null;
+  /** Strong entity tag, quotes included. */
+  etag: string;
+  syncToken: number;
+  createdAt: Date;
+  modifiedAt: Date;
+}
+
+interface NodeRow {
+  user_id: number;
+  id: number;
+  parent_id: number | null;
+  name: string;
+  kind: NodeKind;
+  blob_sha256: string | null;
+  size: number;
+  content_type: string | null;
+  etag: string;
+  sync_token: number;
+  created_at: Date;
+  modified_at: Date;
+}
+
+const COLUMNS = 'user_id, id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token, created_at, modified_at';
+
+function toNode(row: NodeRow): Node {
+  return {
+    userId: row.user_id,
+    id: row.id,
+    parentId: row.parent_id,
+    name: row.name,
+    kind: row.kind,
+    blobSha256: row.blob_sha256,
+    size: row.size,
+    contentType: row.content_type,
+    // A collection's tag follows its sync token, so it changes whenever a member does.
+    etag: row.kind === 'collection' ? `"c${row.id}-${row.sync_token}"` : row.etag,
+    syncToken: row.sync_token,
+    createdAt: row.created_at,
+    modifiedAt: row.modified_at,
+  };
+}
+
+/** A file's entity tag: its content hash, so it changes exactly when the bytes do. */
+export function fileEtag(sha256: string): string {
+  return `"${sha256.slice(0, 40)}"`;
+}
+
+export interface Resolution {
+  /** The node at the full path, when it exists. */
+  node?: Node;
+  /** The node one segment up, when it exists. */
+  parent?: Node;
+}
+
+/** Finds the node at `segments` (the first names a space root) and its parent, in one query. */
+export async function resolvePath(q: Queryable, userId: number, segments: readonly string[]): Promise<Resolution> {
+  if (segments.length === 0) return {};
+  const rows = await q.query<NodeRow & { depth: number }>(
+    `WITH RECURSIVE walk AS (
+       SELECT ${COLUMNS}, 1 AS depth FROM nodes
+        WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
+       UNION ALL
+       SELECT c.user_id, c.id, c.parent_id, c.name, c.kind, c.blob_sha256, c.size, c.content_type, c.etag,
+              c.sync_token, c.created_at, c.modified_at, w.depth + 1
+         FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
+        WHERE w.depth < cardinality($2::text[])
+     )
+     SELECT * FROM walk ORDER BY depth DESC LIMIT 2`,
+    [userId, segments],
+  );
+  const result: Resolution = {};
+  for (const row of rows) {
+    if (row.depth === segments.length) result.node = toNode(row);
+    else if (row.depth === segments.length - 1) result.parent = toNode(row);
+  }
+  return result;
+}
+
+export async function getNode(q: Queryable, userId: number, id: number, forUpdate = false): Promise<Node | undefined> {
+  const rows = await q.query<NodeRow>(
+    `SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+    [userId, id],
+  );
+  return rows[0] && toNode(rows[0]);
+}
+
+export async function listChildren(q: Queryable, userId: number, parentId: number): Promise<Node[]> {
+  const rows = await q.query<NodeRow>(
+    `SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY name`,
+    [userId, parentId],
+  );
+  return rows.map(toNode);
+}
+
+export interface Descendant {
+  node: Node;
+  /** Names from the starting node down to this one (empty for the start itself). */
+  path: string[];
+}
+
+/** The node and everything below it, parents before children, at most `limit` rows. */
+export async function listSubtree(q: Queryable, userId: number, rootId: number, limit: number): Promise<Descendant[]> {
+  const rows = await q.query<NodeRow & { path: string[] }>(
+    `WITH RECURSIVE tree AS (
+       SELECT ${COLUMNS}, ARRAY[]::text[] COLLATE "C" AS path FROM nodes WHERE user_id = $1 AND id = $2
+       UNION ALL
+       SELECT c.user_id, c.id, c.parent_id, c.name, c.kind, c.blob_sha256, c.size, c.content_type, c.etag,
+              c.sync_token, c.created_at, c.modified_at, t.path || c.name
+         FROM tree t JOIN nodes c ON c.user_id = t.user_id AND c.parent_id = t.id
+     )
+     SELECT * FROM tree ORDER BY cardinality(path), path LIMIT $3`,
+    [userId, rootId, limit],
+  );
+  return rows.map((row) => ({ node: toNode(row), path: row.path }));
+}
+
+/** Records a member change in a collection's RFC 6578 log and moves its sync token on. */
+export async function recordChange(tx: Queryable, userId: number, collectionId: number, name: string, deleted: boolean): Promise<void> {
+  await tx.query(
+    `WITH bump AS (
+       UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
+        WHERE user_id = $1 AND id = $2 RETURNING sync_token)
+     INSERT INTO changes (user_id, collection_id, token, name, deleted)
+     SELECT $1, $2, sync_token, $3, $4 FROM bump`,
+    [userId, collectionId, name, deleted],
+  );
+}
+
+export interface NewNode {
+  userId: number;
+  parentId: number | null;
+  name: string;
+  kind: NodeKind;
+  blobSha256?: string | null;
+  size?: number;
+  contentType?: string | null;
+}
+
+export async function insertNode(tx: Queryable, fields: NewNode): Promise<Node> {
+  const sha = fields.blobSha256 ?? null;
+  const rows = await tx.query<NodeRow>(
+    `INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, sha ? fileEtag(sha) : '""'],
+  );
+  if (fields.parentId !== null) await recordChange(tx, fields.userId, fields.parentId, fields.name, false);
+  return toNode(rows[0]!);
+}
+
+/** Replaces a file's content; returns the updated node. */
+export async function updateContent(tx: Queryable, node: Node, sha256: string, size: number, contentType: string | null): Promise<Node> {
+  const rows = await tx.query<NodeRow>(
+    `UPDATE nodes SET blob_sha256 = $3, size = $4, content_type = COALESCE($5, content_type), etag = $6, modified_at = now()
+      WHERE user_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [node.userId, node.id, sha256, size, contentType, fileEtag(sha256)],
+  );
+  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, false);
+  return toNode(rows[0]!);
+}
+
+/** The blobs referenced in a subtree (candidates for collection once it is gone). */
+export async function subtreeBlobs(q: Queryable, userId: number, rootId: number): Promise<string[]> {
+  const rows = await q.query<{ blob_sha256: string }>(
+    `WITH RECURSIVE tree AS (
+       SELECT id, blob_sha256 FROM nodes WHERE user_id = $1 AND id = $2
+       UNION ALL
+       SELECT c.id, c.blob_sha256 FROM tree t JOIN nodes c ON c.user_id = $1 AND c.parent_id = t.id
+     )
+     SELECT DISTINCT blob_sha256 FROM tree WHERE blob_sha256 IS NOT NULL`,
+    [userId, rootId],
+  );
+  return rows.map((r) => r.blob_sha256);
+}
+
+/** Deletes a node and everything below it (the foreign keys cascade). Returns blobs to collect. */
+export async function deleteNode(tx: Queryable, node: Node): Promise<string[]> {
+  const blobs = await subtreeBlobs(tx, node.userId, node.id);
+  await tx.query('DELETE FROM nodes WHERE user_id = $1 AND id = $2', [node.userId, node.id]);
+  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, true);
+  return blobs;
+}
+
+/** Moves (renames) a node: one row changes, whatever the size of the subtree. */
+export async function moveNode(tx: Queryable, node: Node, newParentId: number, newName: string): Promise<void> {
+  await tx.query('UPDATE nodes SET parent_id = $3, name = $4 WHERE user_id = $1 AND id = $2', [node.userId, node.id, newParentId, newName]);
+  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, true);
+  await recordChange(tx, node.userId, newParentId, newName, false);
+}
+
+/**
+ * Copies a node (and with `deep` its subtree) under a new parent: rows and dead properties are
+ * copied, file bodies are shared by hash. One statement per copied collection.
+ */
+export async function copyNode(tx: Queryable, source: Node, newParentId: number, newName: string, deep: boolean): Promise<Node> {
+  const userId = source.userId;
+  const rows = await tx.query<NodeRow>(
+    `INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
+     SELECT user_id, $3, $4, kind, blob_sha256, size, content_type, etag FROM nodes WHERE user_id = $1 AND id = $2
+     RETURNING ${COLUMNS}`,
+    [userId, source.id, newParentId, newName],
+  );
+  const copy = toNode(rows[0]!);
+  await recordChange(tx, userId, newParentId, newName, false);
+  await copyProperties(tx, userId, [source.id], [copy.id]);
+  if (!deep || source.kind !== 'collection') return copy;
+
+  let level: Array<[number, number]> = [[source.id, copy.id]];
+  while (level.length > 0) {
+    const next: Array<[number, number]> = [];
+    for (const [fromId, toId] of level) {
+      const pairs = await tx.query<{ old_id: number; new_id: number; kind: NodeKind }>(
+        `WITH src AS (SELECT * FROM nodes WHERE user_id = $1 AND parent_id = $2),
+              ins AS (
+                INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token)
+                SELECT user_id, $3, name, kind, blob_sha256, size, content_type, etag, 0 FROM src
+                RETURNING id, name, kind)
+         SELECT src.id AS old_id, ins.id AS new_id, ins.kind FROM ins JOIN src ON src.name = ins.name`,
+        [userId, fromId, toId],
+      );
+      if (pairs.length === 0) continue;
+      await copyProperties(tx, userId, pairs.map((p) => p.old_id), pairs.map((p) => p.new_id));
+      for (const p of pairs) if (p.kind === 'collection') next.push([p.old_id, p.new_id]);
+    }
+    level = next;
+  }
+  return copy;
+}
+
+async function copyProperties(tx: Queryable, userId: number, fromIds: number[], toIds: number[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO properties (user_id, node_id, namespace, name, xml)
+     SELECT p.user_id, m.new_id, p.namespace, p.name, p.xml
+       FROM unnest($2::bigint[], $3::bigint[]) AS m(old_id, new_id)
+       JOIN properties p ON p.user_id = $1 AND p.node_id = m.old_id`,
+    [userId, fromIds, toIds],
+  );
+}
+
+/** Total bytes a user stores, and their quota (null: none). */
+export async function usage(q: Queryable, userId: number): Promise<{ used: number; quota: number | null }> {
+  const rows = await q.query<{ used_bytes: number; quota_bytes: number | null }>(
+    'SELECT used_bytes, quota_bytes FROM users WHERE id = $1',
+    [userId],
+  );
+  const row = rows[0];
+  return { used: row?.used_bytes ?? 0, quota: row?.quota_bytes ?? null };
+}
