@@ -1,0 +1,88 @@
+import type Koa from 'koa';
+import type { AuthUser } from '../auth/authenticate.js';
+import { resolvePath } from '../store/nodes.js';
+import type { DavRequest, MethodHandler, ServerDeps } from './context.js';
+import { DavError } from './errors.js';
+import { copy, move } from './methods/copymove.js';
+import { del } from './methods/delete.js';
+import { get } from './methods/get.js';
+import { mkcol } from './methods/mkcol.js';
+import { answerOptions } from './methods/options.js';
+import { propfind } from './methods/propfind.js';
+import { proppatch } from './methods/proppatch.js';
+import { put } from './methods/put.js';
+import { lock, unlock } from './locks/methods.js';
+import { parseTarget, type Target } from './paths.js';
+import { answerVirtual, VIRTUAL_METHODS } from './virtual.js';
+
+/** The methods of a user's tree; `Allow` is computed from this table so it cannot drift. */
+const METHODS: Record<string, MethodHandler> = {
+  GET: get,
+  HEAD: get,
+  PUT: put,
+  DELETE: del,
+  MKCOL: mkcol,
+  PROPFIND: propfind,
+  PROPPATCH: proppatch,
+  COPY: copy,
+  MOVE: move,
+  LOCK: lock,
+  UNLOCK: unlock,
+};
+
+/** Methods that make sense on an unmapped URL; others answer 404 there. */
+const ON_UNMAPPED = new Set(['PUT', 'MKCOL', 'LOCK', 'OPTIONS']);
+
+export function allowedMethods(exists: boolean, collection: boolean): string[] {
+  const all = ['OPTIONS', ...Object.keys(METHODS)];
+  if (!exists) return all.filter((m) => ON_UNMAPPED.has(m));
+  return all.filter((m) => !(collection && m === 'PUT') && m !== 'MKCOL');
+}
+
+/** Decodes the target of a request; undefined when it is outside the DAV URL space. */
+export function targetOf(koa: Koa.Context, prefix: string): Target | undefined {
+  const raw = (koa.req.url ?? '/').split('?')[0]!;
+  return parseTarget(raw, prefix);
+}
+
+/**
+ * Routes an authenticated request: virtual collections above the homes, or a user's own tree.
+ * Another user's tree is always 404, whether or not it exists.
+ */
+export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUser, target: Target, prefix: string): Promise<void> {
+  if (target.type === 'virtual') {
+    if (!VIRTUAL_METHODS.includes(koa.method)) {
+      koa.set('Allow', VIRTUAL_METHODS.join(', '));
+      throw new DavError(405);
+    }
+    await answerVirtual(koa, deps, user, target, prefix);
+    return;
+  }
+  if (target.owner !== user.name) throw new DavError(404);
+
+  const { node, parent } = await resolvePath(deps.db, user.id, [target.space, ...target.segments]);
+  if (koa.method === 'OPTIONS') {
+    answerOptions(koa, allowedMethods(Boolean(node), node?.kind === 'collection'));
+    return;
+  }
+  const handler = METHODS[koa.method];
+  if (!handler) {
+    koa.set('Allow', allowedMethods(Boolean(node), node?.kind === 'collection').join(', '));
+    throw new DavError(405);
+  }
+  // RFC 4918 §5.2: a collection's URL without the trailing slash still names it; a file's URL with
+  // one does not name the file.
+  if (node && node.kind === 'file' && target.trailingSlash) throw new DavError(404);
+  const req: DavRequest = {
+    koa,
+    deps,
+    user,
+    space: target.space,
+    segments: target.segments,
+    trailingSlash: target.trailingSlash,
+    node,
+    parent,
+    prefix,
+  };
+  await handler(req);
+}

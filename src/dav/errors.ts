@@ -1,0 +1,76 @@
+import { DAV } from './xml/names.js';
+import { davDocument, el } from './xml/write.js';
+
+export interface DavErrorOptions {
+  /** A precondition or postcondition element name in `ns` (RFC 4918 §16), written into DAV:error. */
+  condition?: string;
+  /** Namespace of the condition element (DAV: unless CalDAV/CardDAV). */
+  ns?: string;
+  /** Inner XML of the condition element, e.g. the hrefs of lock-token-submitted. */
+  conditionBody?: string;
+  /** Safe to show to the client. */
+  message?: string;
+  headers?: Record<string, string>;
+  /** A whole XML body instead of DAV:error, e.g. the 207 of a DELETE that hit locked members (RFC 4918 §9.6.1). */
+  document?: string;
+}
+
+/** Every failure a DAV request can answer with: a status, an optional DAV:error condition, a safe message. */
+export class DavError extends Error {
+  readonly status: number;
+  readonly options: DavErrorOptions;
+
+  constructor(status: number, options: DavErrorOptions = {}) {
+    super(options.message ?? options.condition ?? `HTTP ${status}`);
+    this.status = status;
+    this.options = options;
+  }
+
+  /** The response body: a DAV:error document for conditions, plain text otherwise. */
+  body(): { type: string; text: string } {
+    const { condition, ns = DAV, conditionBody, message, document } = this.options;
+    if (document !== undefined) return { type: 'application/xml; charset=utf-8', text: document };
+    if (condition) {
+      const description = message ? `<D:responsedescription>${escapeText(message)}</D:responsedescription>` : '';
+      return { type: 'application/xml; charset=utf-8', text: davDocument('error', el(ns, condition, conditionBody) + description) };
+    }
+    return { type: 'text/plain; charset=utf-8', text: (message ?? defaultMessage(this.status)) + '\n' };
+  }
+}
+
+function escapeText(text: string): string {
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+function defaultMessage(status: number): string {
+  return STATUS_TEXT[status] ?? 'Error';
+}
+
+export const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  207: 'Multi-Status',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  507: 'Insufficient Storage',
+};
+
+/** The status line text used inside multistatus bodies. */
+export function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
+}

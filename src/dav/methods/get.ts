@@ -1,0 +1,73 @@
+import type { DavRequest } from '../context.js';
+import { evaluateConditions } from '../conditional.js';
+import { contentTypeFor } from '../content-type.js';
+import { DavError } from '../errors.js';
+import { checkPreconditions } from '../locks/guard.js';
+import type { ByteRange } from '../../store/blobs.js';
+
+/**
+ * One byte range from a Range header (RFC 9110 §14.2). Several ranges are answered with the
+ * whole body, which the RFC allows; an unsatisfiable range is 416.
+ */
+export function parseRange(header: string, size: number): ByteRange | 'ignore' | 'unsatisfiable' {
+  const match = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header.trim());
+  if (!match) return 'ignore';
+  const [, first, last] = match as unknown as [string, string, string];
+  if (first === '' && last === '') return 'ignore';
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== '' && Number(last) < start) return 'ignore';
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+export async function get(req: DavRequest): Promise<void> {
+  const { koa } = req;
+  const node = req.node;
+  if (!node) throw new DavError(404);
+  await checkPreconditions(req, req.deps.db, []);
+  koa.set('ETag', node.etag);
+  koa.set('Last-Modified', node.modifiedAt.toUTCString());
+  if (evaluateConditions(koa, node, true) === 304) {
+    koa.status = 304;
+    return;
+  }
+
+  if (node.kind === 'collection') {
+    // A plain listing so a browser pointed at the share shows something useful.
+    koa.type = 'text/plain; charset=utf-8';
+    koa.body = `${req.segments.join('/') || '/'} is a collection; use PROPFIND to list it.\n`;
+    return;
+  }
+
+  const name = req.segments.at(-1) ?? '';
+  // Set as stored: Koa's `type` setter would append a charset to what the client chose.
+  koa.set('Content-Type', contentTypeFor(name, node.contentType));
+  koa.set('Accept-Ranges', 'bytes');
+  let range: ByteRange | undefined;
+  const rangeHeader = koa.get('Range');
+  const ifRange = koa.get('If-Range');
+  const rangeApplies = rangeHeader && (!ifRange || ifRange === node.etag || ifRange === node.modifiedAt.toUTCString());
+  if (rangeApplies) {
+    const parsed = parseRange(rangeHeader, node.size);
+    if (parsed === 'unsatisfiable') {
+      koa.set('Content-Range', `bytes */${node.size}`);
+      throw new DavError(416, { headers: { 'Content-Range': `bytes */${node.size}` } });
+    }
+    if (parsed !== 'ignore') range = parsed;
+  }
+  // Set explicitly: Koa answers 404 for a response that never gets a body (HEAD).
+  koa.status = range ? 206 : 200;
+  if (range) koa.set('Content-Range', `bytes ${range.start}-${range.end}/${node.size}`);
+  koa.length = range ? range.end - range.start + 1 : node.size;
+  if (koa.method === 'HEAD' || koa.length === 0) {
+    if (koa.method !== 'HEAD') koa.body = '';
+    return;
+  }
+  koa.body = req.deps.blobs.open(req.user.id, node.blobSha256!, range);
+}

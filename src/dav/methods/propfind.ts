@@ -1,0 +1,133 @@
+import type Koa from 'koa';
+import type { Queryable } from '../../store/db.js';
+import { listChildren, listSubtree } from '../../store/nodes.js';
+import type { DavRequest } from '../context.js';
+import { DavError } from '../errors.js';
+import { readXmlBody } from '../body.js';
+import { multistatus, propstatResponse, type PropstatGroups } from '../multistatus.js';
+import { lockPath, spaceHref } from '../paths.js';
+import { properties, PropertyScope, type PropertyTarget } from '../properties/registry.js';
+import { children, expectRoot, is, namespaceOf, type Element } from '../xml/parse.js';
+import { DAV } from '../xml/names.js';
+import { el } from '../xml/write.js';
+import { checkPreconditions } from '../locks/guard.js';
+
+/** Largest number of resources a Depth: infinity PROPFIND may return (RFC 4918 §9.1 allows refusing). */
+export const MAX_INFINITY_RESOURCES = 10_000;
+
+/** What a PROPFIND body asks for (RFC 4918 §9.1). */
+export type PropfindRequest =
+  | { kind: 'allprop'; include: Element[] }
+  | { kind: 'propname' }
+  | { kind: 'prop'; names: Element[] };
+
+export function parsePropfind(root: Element | undefined): PropfindRequest {
+  if (!root) return { kind: 'allprop', include: [] };
+  expectRoot(root, 'propfind');
+  const parts = children(root);
+  const prop = parts.find((c) => is(c, DAV, 'prop'));
+  if (prop) return { kind: 'prop', names: children(prop) };
+  if (parts.some((c) => is(c, DAV, 'propname'))) return { kind: 'propname' };
+  if (parts.some((c) => is(c, DAV, 'allprop'))) {
+    const include = parts.find((c) => is(c, DAV, 'include'));
+    return { kind: 'allprop', include: include ? children(include) : [] };
+  }
+  throw new DavError(400, { message: 'propfind must contain prop, propname or allprop' });
+}
+
+export type Depth = 0 | 1 | 'infinity';
+
+/** The Depth header; `fallback` when absent (infinity for PROPFIND, RFC 4918 §9.1). */
+export function parseDepth(header: string | undefined, fallback: Depth, allowed: readonly Depth[] = [0, 1, 'infinity']): Depth {
+  if (header === undefined) return fallback;
+  const value = header.trim().toLowerCase();
+  const depth: Depth | undefined = value === '0' ? 0 : value === '1' ? 1 : value === 'infinity' ? 'infinity' : undefined;
+  if (depth === undefined || !allowed.includes(depth)) throw new DavError(400, { message: `invalid Depth header "${header}"` });
+  return depth;
+}
+
+/** Properties of one target, grouped by status. */
+export async function propstats(target: PropertyTarget, request: PropfindRequest, scope: PropertyScope): Promise<PropstatGroups> {
+  const groups: PropstatGroups = new Map();
+  const add = (status: number, xml: string) => {
+    const list = groups.get(status);
+    if (list) list.push(xml);
+    else groups.set(status, [xml]);
+  };
+  const dead = await scope.deadProperties(target);
+
+  if (request.kind === 'propname') {
+    for (const def of properties.all()) if ((await def.get(target, scope)) !== undefined) add(200, el(def.ns, def.local));
+    for (const p of dead) if (!properties.get(p.namespace, p.name)) add(200, el(p.namespace, p.name));
+    return groups;
+  }
+
+  const wanted =
+    request.kind === 'prop'
+      ? request.names.map((n) => ({ ns: namespaceOf(n), local: n.localName ?? '' }))
+      : [
+          ...properties.all().filter((d) => d.inAllprop),
+          ...dead.map((p) => ({ ns: p.namespace, local: p.name })),
+          ...request.include.map((n) => ({ ns: namespaceOf(n), local: n.localName ?? '' })),
+        ];
+  const seen = new Set<string>();
+  for (const { ns, local } of wanted) {
+    const key = `${ns} ${local}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // A dead value set by the client wins over a computed one (displayname).
+    const stored = dead.find((p) => p.namespace === ns && p.name === local);
+    if (stored) {
+      add(200, stored.xml);
+      continue;
+    }
+    const def = properties.get(ns, local);
+    const value = def ? await def.get(target, scope) : undefined;
+    if (value !== undefined) add(200, el(ns, local, value));
+    else if (request.kind === 'prop') add(404, el(ns, local));
+  }
+  if (groups.size === 0) groups.set(200, []);
+  return groups;
+}
+
+/** Answers a PROPFIND over a ready list of targets as a 207 multistatus. */
+export async function respondPropfind(koa: Koa.Context, scope: PropertyScope, request: PropfindRequest): Promise<void> {
+  const responses: string[] = [];
+  for (const target of scope.targets) responses.push(propstatResponse(target.href, await propstats(target, request, scope)));
+  koa.status = 207;
+  koa.type = 'application/xml; charset=utf-8';
+  koa.body = multistatus(responses);
+}
+
+export async function propfind(req: DavRequest): Promise<void> {
+  const request = parsePropfind(await readXmlBody(req.koa, req.deps.config.maxXmlBytes));
+  const depth = parseDepth(req.koa.get('Depth') || undefined, 'infinity');
+  const { db } = req.deps;
+  await checkPreconditions(req, db, []);
+  const node = req.node;
+  if (!node) throw new DavError(404);
+
+  const targets = await collectTargets(req, db, depth);
+  await respondPropfind(req.koa, new PropertyScope(db, req.user.id, req, targets), request);
+}
+
+async function collectTargets(req: DavRequest, q: Queryable, depth: Depth): Promise<PropertyTarget[]> {
+  const node = req.node!;
+  const toTarget = (n: typeof node, segments: string[]): PropertyTarget => ({
+    href: spaceHref(req.prefix, req.space, req.user.name, segments, n.kind === 'collection'),
+    isCollection: n.kind === 'collection',
+    name: segments.at(-1) ?? req.user.name,
+    node: n,
+    lockPath: lockPath(req.space, segments),
+  });
+  if (depth === 0 || node.kind !== 'collection') return [toTarget(node, req.segments)];
+  if (depth === 1) {
+    const members = await listChildren(q, req.user.id, node.id);
+    return [toTarget(node, req.segments), ...members.map((m) => toTarget(m, [...req.segments, m.name]))];
+  }
+  const subtree = await listSubtree(q, req.user.id, node.id, MAX_INFINITY_RESOURCES + 1);
+  if (subtree.length > MAX_INFINITY_RESOURCES) {
+    throw new DavError(403, { condition: 'propfind-finite-depth', message: `more than ${MAX_INFINITY_RESOURCES} resources; use Depth 1` });
+  }
+  return subtree.map((d) => toTarget(d.node, [...req.segments, ...d.path]));
+}

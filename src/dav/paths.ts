@@ -1,0 +1,64 @@
+import { DavError } from './errors.js';
+
+/** The spaces of the URL layout: /dav/<space>/<user>/… (calendars and address books join later). */
+export const SPACES = ['files'] as const;
+export type Space = (typeof SPACES)[number];
+
+/** A request target: a virtual collection above the users' homes, or a path in one user's space. */
+export type Target =
+  | { type: 'virtual'; /** e.g. [] for /, ['dav'], ['dav', 'files'] */ segments: string[] }
+  | { type: 'space'; space: Space; owner: string; /** decoded names below the user's home */ segments: string[]; trailingSlash: boolean };
+
+/**
+ * Decodes a request path into a target. Every hostile form is refused here, once: a segment
+ * that decodes to '.', '..', or contains '/', NUL or invalid UTF-8 is a 400, so nothing
+ * downstream can climb out of a user's tree. `prefix` is BASE_URL's path ('/' by default).
+ */
+export function parseTarget(rawPath: string, prefix: string): Target | undefined {
+  let path = rawPath;
+  if (prefix !== '/' && (path + '/').startsWith(prefix)) path = '/' + path.slice(prefix.length);
+  if (!path.startsWith('/')) throw new DavError(400, { message: 'request path must be absolute' });
+  const trailingSlash = path.length > 1 && path.endsWith('/');
+  const raw = path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
+  const segments = raw.map(decodeSegment);
+  if (segments.some((s) => s === '')) throw new DavError(400, { message: 'empty path segment' });
+
+  if (segments.length === 0) return { type: 'virtual', segments: [] };
+  if (segments[0] !== 'dav') return undefined;
+  if (segments.length === 1) return { type: 'virtual', segments };
+  const space = SPACES.find((s) => s === segments[1]);
+  if (!space) return undefined;
+  if (segments.length === 2) return { type: 'virtual', segments };
+  return { type: 'space', space, owner: segments[2]!, segments: segments.slice(3), trailingSlash };
+}
+
+function decodeSegment(raw: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw new DavError(400, { message: 'path is not valid percent-encoded UTF-8' });
+  }
+  if (name === '.' || name === '..') throw new DavError(400, { message: 'dot segments are not allowed in paths' });
+  if (name.includes('/')) throw new DavError(400, { message: 'encoded slashes are not allowed in names' });
+  if (name.includes('\0')) throw new DavError(400, { message: 'NUL is not allowed in names' });
+  return name;
+}
+
+/** Percent-encodes one name for an href (RFC 3986 unreserved characters stay as they are). */
+export function encodeSegment(name: string): string {
+  return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** The href (absolute path) of a resource in a user's space; collections end with '/'. */
+export function spaceHref(prefix: string, space: Space, owner: string, segments: readonly string[], collection: boolean): string {
+  const tail = segments.map(encodeSegment).join('/');
+  const base = `${prefix}dav/${space}/${encodeSegment(owner)}/`;
+  if (tail === '') return base;
+  return base + tail + (collection ? '/' : '');
+}
+
+/** The path used as a lock root: the space followed by the names ('files/a/b'). */
+export function lockPath(space: Space, segments: readonly string[]): string {
+  return [space, ...segments].join('/');
+}

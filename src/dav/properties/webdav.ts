@@ -1,0 +1,74 @@
+import { DAV } from '../xml/names.js';
+import { davEl, escapeXml } from '../xml/write.js';
+import { properties, type PropertyDefinition } from './registry.js';
+
+/** The RFC 4918 §15 live properties of stored and virtual resources. */
+const webdavProperties: PropertyDefinition[] = [
+  {
+    ns: DAV,
+    local: 'resourcetype',
+    inAllprop: true,
+    get: (t) => (t.isCollection ? davEl('collection') : ''),
+  },
+  {
+    ns: DAV,
+    local: 'displayname',
+    inAllprop: true,
+    writable: true,
+    // A set value is a dead property (it wins, see propfind); otherwise the name itself.
+    get: (t) => (t.name ? escapeXml(t.name) : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'getcontentlength',
+    inAllprop: true,
+    get: (t) => (t.node && t.node.kind === 'file' ? String(t.node.size) : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'getcontenttype',
+    inAllprop: true,
+    get: (t) => (t.node && t.node.kind === 'file' ? escapeXml(t.node.contentType ?? 'application/octet-stream') : t.isCollection ? 'httpd/unix-directory' : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'getetag',
+    inAllprop: true,
+    get: (t) => (t.node ? escapeXml(t.node.etag) : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'getlastmodified',
+    inAllprop: true,
+    get: (t) => (t.node ? t.node.modifiedAt.toUTCString() : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'creationdate',
+    inAllprop: true,
+    get: (t) => (t.node ? t.node.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined),
+  },
+];
+
+/** RFC 4331 quota properties, on collections of a user's tree; not part of allprop (§3). */
+const quotaProperties: PropertyDefinition[] = [
+  {
+    ns: DAV,
+    local: 'quota-used-bytes',
+    inAllprop: false,
+    get: async (t, scope) => (t.node && t.isCollection ? String((await scope.usage()).used) : undefined),
+  },
+  {
+    ns: DAV,
+    local: 'quota-available-bytes',
+    inAllprop: false,
+    async get(t, scope) {
+      if (!t.node || !t.isCollection) return undefined;
+      const { used, quota } = await scope.usage();
+      // Without a quota the free space is not limited by us; RFC 4331 §4 allows omitting it.
+      return quota === null ? undefined : String(Math.max(0, quota - used));
+    },
+  },
+];
+
+properties.register(...webdavProperties, ...quotaProperties);

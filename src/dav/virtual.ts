@@ -1,0 +1,37 @@
+import type Koa from 'koa';
+import type { AuthUser } from '../auth/authenticate.js';
+import type { ServerDeps } from './context.js';
+import { DavError } from './errors.js';
+import { readXmlBody } from './body.js';
+import { answerOptions } from './methods/options.js';
+import { parseDepth, parsePropfind, respondPropfind } from './methods/propfind.js';
+import { SPACES, spaceHref } from './paths.js';
+import { PropertyScope, type PropertyTarget } from './properties/registry.js';
+
+export const VIRTUAL_METHODS = ['OPTIONS', 'PROPFIND'];
+
+/**
+ * The read-only collections above the homes (/, /dav/, /dav/files/): clients (Windows, iOS)
+ * probe every parent with OPTIONS and PROPFIND, and each leads to the signed-in user's home only.
+ */
+export async function answerVirtual(koa: Koa.Context, deps: ServerDeps, user: AuthUser, target: { segments: string[] }, prefix: string): Promise<void> {
+  if (koa.method === 'OPTIONS') {
+    answerOptions(koa, VIRTUAL_METHODS);
+    return;
+  }
+  const request = parsePropfind(await readXmlBody(koa, deps.config.maxXmlBytes));
+  const depth = parseDepth(koa.get('Depth') || undefined, 'infinity');
+  const self: PropertyTarget = { href: prefix + target.segments.map((s) => s + '/').join(''), isCollection: true, name: target.segments.at(-1) ?? '' };
+  const members = depth === 0 ? [] : childrenOf(target.segments, user, prefix);
+  if (members === undefined) throw new DavError(404);
+  const scope = new PropertyScope(deps.db, user.id, { deps, user, prefix }, [self, ...members]);
+  await respondPropfind(koa, scope, request);
+}
+
+function childrenOf(segments: string[], user: AuthUser, prefix: string): PropertyTarget[] | undefined {
+  if (segments.length === 0) return [{ href: `${prefix}dav/`, isCollection: true, name: 'dav' }];
+  if (segments.length === 1) return SPACES.map((space) => ({ href: `${prefix}dav/${space}/`, isCollection: true, name: space }));
+  const space = SPACES.find((s) => s === segments[1]);
+  if (!space) return undefined;
+  return [{ href: spaceHref(prefix, space, user.name, [], true), isCollection: true, name: user.name }];
+}
