@@ -1,0 +1,13 @@
+# Davenport on Node.js 20. Data (blobs, and the embedded store when DATABASE_URL is unset) in /data.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev && mkdir -p /data && chown node:node /data
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
+USER node
+EXPOSE 8080
+VOLUME ["/data"]
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, test } from 'node:test';
+import { basicAuthorization } from './helpers/server.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
+import { createTestLocation, type TestLocation } from './helpers/store.js';
+
+const GIB = 1024 ** 3;
+const LIMIT = 64 * 1024 ** 2;
+let location: TestLocation | undefined;
+let server: ServerProcess | undefined;
+after(async () => {
+  await server?.stop('SIGKILL');
+  await location?.remove();
+});
+
+/** Samples the server's RSS every 20 ms while `work` runs; returns the peak. */
+async function peakDuring(target: ServerProcess, work: () => Promise<void>): Promise<number> {
+  let peak = target.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, target.rss())), 20);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return Math.max(peak, target.rss());
+}
+
+function put(url: URL, auth: string, size: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', headers: { Authorization: auth, 'Content-Length': String(size) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+function get(url: URL, auth: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: { Authorization: auth } }, (res) => {
+      let received = 0;
+      res.on('data', (c: Buffer) => (received += c.length));
+      res.on('end', () => resolve(received));
+      res.on('error', reject);
+    });
+  });
+}
+
+const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
+
+test('a 1 GiB PUT and a 1 GiB GET each raise resident memory by less than 64 MiB', { timeout: 600_000 }, async (t) => {
+  location = await createTestLocation();
+  server = await spawnServer({ DATA_DIR: location.dataDir, LOG_LEVEL: 'warn', ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}) });
+  const password = /password: (\S+)/.exec(server.output())![1]!;
+  const auth = basicAuthorization('admin', password);
+  const url = new URL(`${server.url}/dav/files/admin/big.bin`);
+  // Warm up every code path once so the idle level includes them.
+  assert.equal(await put(new URL(`${server.url}/dav/files/admin/warm.bin`), auth, 8 * 1024 * 1024), 201);
+  assert.equal(await get(new URL(`${server.url}/dav/files/admin/warm.bin`), auth), 8 * 1024 * 1024);
+  await new Promise((r) => setTimeout(r, 500));
+
+  const idle = server.rss();
+  let status = 0;
+  let started = performance.now();
+  const putPeak = await peakDuring(server, async () => {
+    status = await put(url, auth, GIB);
+  });
+  const putSeconds = (performance.now() - started) / 1000;
+  assert.equal(status, 201);
+  let received = 0;
+  started = performance.now();
+  const getPeak = await peakDuring(server, async () => {
+    received = await get(url, auth);
+  });
+  const getSeconds = (performance.now() - started) / 1000;
+  assert.equal(received, GIB);
+
+  const store = location.databaseUrl ? 'PostgreSQL' : 'PGlite';
+  t.diagnostic(`${store}: idle RSS ${mib(idle)} MiB; PUT 1 GiB peak +${mib(putPeak - idle)} MiB in ${putSeconds.toFixed(1)} s (${(1024 / putSeconds).toFixed(0)} MiB/s); GET 1 GiB peak +${mib(getPeak - idle)} MiB in ${getSeconds.toFixed(1)} s (${(1024 / getSeconds).toFixed(0)} MiB/s)`);
+  assert.ok(putPeak - idle < LIMIT, `PUT raised RSS by ${mib(putPeak - idle)} MiB`);
+  assert.ok(getPeak - idle < LIMIT, `GET raised RSS by ${mib(getPeak - idle)} MiB`);
+});

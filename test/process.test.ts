@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { basicAuthorization } from './helpers/server.js';
+import { runServerToExit, spawnServer, type ServerProcess } from './helpers/process.js';
+import { createTestLocation, testDatabaseUrl, type TestLocation } from './helpers/store.js';
+
+const locations: TestLocation[] = [];
+const servers: ServerProcess[] = [];
+after(async () => {
+  for (const s of servers) await s.stop('SIGKILL');
+  for (const l of locations) await l.remove();
+});
+
+async function freshLocation(): Promise<Record<string, string>> {
+  const location = await createTestLocation();
+  locations.push(location);
+  return { DATA_DIR: location.dataDir, ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}) };
+}
+
+async function start(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await spawnServer(env);
+  servers.push(server);
+  return server;
+}
+
+function adminPassword(output: string): string {
+  const match = /password: (\S+)/.exec(output);
+  assert.ok(match, `no admin password printed:\n${output}`);
+  return match[1]!;
+}
+
+test('the first start creates admin with a random password, printed once', { timeout: 120_000 }, async () => {
+  const env = await freshLocation();
+  const first = await start(env);
+  const password = adminPassword(first.output());
+  assert.match(first.output(), /npm run user -- passwd admin/);
+  const ok = await fetch(first.url + '/dav/files/admin/', { method: 'PROPFIND', headers: { Depth: '0', Authorization: basicAuthorization('admin', password) } });
+  assert.equal(ok.status, 207);
+  await first.stop();
+  const second = await start(env);
+  assert.doesNotMatch(second.output(), /password:/);
+  await second.stop();
+});
+
+test('invalid configuration stops start-up with one clear line', { timeout: 60_000 }, async () => {
+  const result = await runServerToExit({ ...(await freshLocation()), PORT: 'eighty' });
+  assert.equal(result.code, 1);
+  assert.equal(result.output.trim(), 'davenport: PORT must be a whole number, got "eighty"');
+});
+
+test('a second process on the same embedded store refuses to start', { skip: testDatabaseUrl ? 'PGlite only' : false, timeout: 120_000 }, async () => {
+  const env = await freshLocation();
+  const first = await start(env);
+  const second = await runServerToExit(env);
+  assert.equal(second.code, 1);
+  assert.match(second.output, /^davenport: the data directory .* is in use by another Davenport process \(pid \d+\)/m);
+  assert.equal(second.output.trim().split('\n').length, 1);
+  // The first is unharmed.
+  const res = await fetch(first.url + '/dav/', { method: 'OPTIONS' });
+  assert.equal(res.status, 200);
+  await first.stop();
+});
+
+test('kill -9 during a burst of writes loses no acknowledged write', { timeout: 180_000 }, async () => {
+  const env = await freshLocation();
+  const server = await start(env);
+  const auth = basicAuthorization('admin', adminPassword(server.output()));
+  const acknowledged = new Map<string, string>();
+  let stop = false;
+  const writer = async (w: number) => {
+    for (let i = 0; !stop; i++) {
+      const name = `w${w}-${i}.txt`;
+      const body = `writer ${w} write ${i} ${'x'.repeat(i % 50)}`;
+      try {
+        const res = await fetch(`${server.url}/dav/files/admin/${name}`, { method: 'PUT', body, headers: { Authorization: auth } });
+        if (res.status === 201) acknowledged.set(name, body);
+      } catch {
+        return; // the server died mid-request: that write was never acknowledged
+      }
+    }
+  };
+  const writers = Promise.all(Array.from({ length: 6 }, (_, w) => writer(w)));
+  while (acknowledged.size < 150) await new Promise((r) => setTimeout(r, 20));
+  await server.stop('SIGKILL');
+  stop = true;
+  await writers;
+
+  const restarted = await start(env);
+  for (const [name, body] of acknowledged) {
+    const res = await fetch(`${restarted.url}/dav/files/admin/${name}`, { headers: { Authorization: auth } });
+    assert.equal(res.status, 200, name);
+    assert.equal(await res.text(), body, name);
+  }
+  await restarted.stop();
+});
