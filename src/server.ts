@@ -29,6 +29,11 @@ export function createApp(deps: ServerDeps): Koa {
   const prefix = pathPrefix(deps);
   const auth = authenticate({ db: deps.db, log: deps.log });
 
+  // Errors Koa sees after a response has started: a client going away mid-body is routine.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    const routine = error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET' || error.code === 'EPIPE';
+    deps.log[routine ? 'debug' : 'error']('response failed', { error: error.message });
+  });
   app.use(accessLog(deps.log));
   app.use(errorBoundary(deps.log));
   app.use(async (koa, next) => {
