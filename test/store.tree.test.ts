@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { listMigrations, migrate } from '../src/store/migrate.js';
+import { openDatabase } from '../src/store/open.js';
+import { resolvePath } from '../src/store/nodes.js';
+import { createTestLocation, testDatabaseUrl } from './helpers/store.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+before(async () => (server = await startTestServer()));
+after(() => server.close());
+
+const home = '/dav/files/alice/';
+const db = () => server.store.db;
+const userId = () => server.users[0]!.user.id;
+
+async function collection(segments: string[]) {
+  const { node } = await resolvePath(db(), userId(), ['files', ...segments]);
+  assert.ok(node);
+  return node;
+}
+
+async function changes(collectionId: number) {
+  return db().query<{ token: number; name: string; deleted: boolean }>(
+    'SELECT token, name, deleted FROM changes WHERE user_id = $1 AND collection_id = $2 ORDER BY token',
+    [userId(), collectionId],
+  );
+}
+
+test('every member change moves the collection sync token on and logs (name, kind, token)', async () => {
+  await server.request('MKCOL', home + 'synced');
+  const start = await collection(['synced']);
+  assert.equal(start.syncToken, 0);
+  await server.request('PUT', home + 'synced/a.txt', { body: 'a' });
+  await server.request('PUT', home + 'synced/a.txt', { body: 'a2' });
+  await server.request('MOVE', home + 'synced/a.txt', { headers: { Destination: home + 'synced/b.txt' } });
+  await server.request('DELETE', home + 'synced/b.txt');
+  const after = await collection(['synced']);
+  assert.equal(after.syncToken, 5);
+  assert.notEqual(after.etag, start.etag, 'a collection ETag follows its token');
+  assert.deepEqual(
+    (await changes(after.id)).map((c) => [c.token, c.name, c.deleted]),
+    [[1, 'a.txt', false], [2, 'a.txt', false], [3, 'a.txt', true], [4, 'b.txt', false], [5, 'b.txt', true]],
+  );
+});
+
+test('a failed write leaves the token and the log as they were', async () => {
+  await server.request('MKCOL', home + 'atomic');
+  await server.request('PUT', home + 'atomic/x.txt', { body: 'x' });
+  const before = await collection(['atomic']);
+  assert.equal((await server.request('PUT', home + 'atomic/x.txt', { body: 'y', headers: { 'If-Match': '"stale"' } })).status, 412);
+  const after = await collection(['atomic']);
+  assert.equal(after.syncToken, before.syncToken);
+  assert.equal((await changes(after.id)).length, 1);
+});
+
+test('COPY shares the blob of a file: no bytes are copied', async () => {
+  const body = 'shared content ' + 'z'.repeat(10_000);
+  await server.request('PUT', home + 'original.bin', { body });
+  const blobFiles = () => {
+    const root = path.join(server.store.dataDir, 'blobs', String(userId()));
+    return fs.readdirSync(root, { recursive: true }).filter((f) => fs.statSync(path.join(root, String(f))).isFile()).length;
+  };
+  const before = blobFiles();
+  assert.equal((await server.request('COPY', home + 'original.bin', { headers: { Destination: home + 'copy.bin' } })).status, 201);
+  assert.equal(blobFiles(), before);
+  const [original, copy] = [await collection(['original.bin']), await collection(['copy.bin'])];
+  assert.equal(copy.blobSha256, original.blobSha256);
+  // Deleting one copy keeps the shared blob for the other.
+  await server.request('DELETE', home + 'original.bin');
+  assert.equal(await (await server.request('GET', home + 'copy.bin')).text(), body);
+});
+
+test('MOVE of a large folder changes one row: every member keeps its id', async () => {
+  await server.request('MKCOL', home + 'big');
+  await Promise.all(Array.from({ length: 50 }, (_, i) => server.request('PUT', home + `big/f${i}.txt`, { body: String(i) })));
+  const ids = (await db().query<{ id: number }>('SELECT id FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY id', [userId(), (await collection(['big'])).id])).map((r) => r.id);
+  assert.equal((await server.request('MOVE', home + 'big/', { headers: { Destination: home + 'renamed/' } })).status, 201);
+  const moved = await collection(['renamed']);
+  const after = (await db().query<{ id: number }>('SELECT id FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY id', [userId(), moved.id])).map((r) => r.id);
+  assert.deepEqual(after, ids);
+});
+
+test('two instances migrating one fresh database at once apply each migration once', { skip: testDatabaseUrl ? false : 'PostgreSQL only (PGlite is one process)' }, async () => {
+  const location = await createTestLocation();
+  try {
+    const [a, b] = [await openDatabase(location), await openDatabase(location)];
+    const [ra, rb] = await Promise.all([migrate(a), migrate(b)]);
+    assert.deepEqual([...ra, ...rb].sort(), listMigrations().map((m) => m.version));
+    const rows = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    assert.deepEqual(rows.map((r) => r.version), listMigrations().map((m) => m.version));
+    await a.close();
+    await b.close();
+  } finally {
+    await location.remove();
+  }
+});
