@@ -72,6 +72,8 @@ function errorBoundary(log: Logger): Koa.Middleware {
     } catch (error) {
       let dav: DavError;
       if (error instanceof DavError) dav = error;
+      // The store's quota trigger (SQLSTATE 53100), whichever write ran into it.
+      else if ((error as { code?: string }).code === '53100') dav = new DavError(507, { message: 'quota exceeded' });
       else if (isHttpError(error)) dav = new DavError(error.status, { message: error.expose ? error.message : undefined });
       else {
         log.error('unhandled error', { method: koa.method, path: koa.path, error: (error as Error).stack ?? String(error) });

@@ -128,16 +128,43 @@ export async function listSubtree(q: Queryable, userId: number, rootId: number, 
   return rows.map((row) => ({ node: toNode(row), path: row.path }));
 }
 
+/**
+ * Moves a collection's sync token on and logs a member change (RFC 6578), as CTEs to put in
+ * front of a writer's statement: $1 is the user, $2 the collection (none when NULL), $3 the
+ * member's name; `deleted` is SQL for the change kind.
+ */
+function changeCte(deleted: string): string {
+  return `bump AS (
+       UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
+        WHERE user_id = $1 AND id = $2 RETURNING sync_token
+     ), logged AS (
+       INSERT INTO changes (user_id, collection_id, token, name, deleted)
+       SELECT $1, $2, sync_token, $3, ${deleted} FROM bump RETURNING token
+     )`;
+}
+
 /** Records a member change in a collection's RFC 6578 log and moves its sync token on. */
 export async function recordChange(tx: Queryable, userId: number, collectionId: number, name: string, deleted: boolean): Promise<void> {
-  await tx.query(
-    `WITH bump AS (
-       UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
-        WHERE user_id = $1 AND id = $2 RETURNING sync_token)
-     INSERT INTO changes (user_id, collection_id, token, name, deleted)
-     SELECT $1, $2, sync_token, $3, $4 FROM bump`,
-    [userId, collectionId, name, deleted],
+  await tx.query(`WITH ${changeCte('$4')} SELECT count(*) FROM logged`, [userId, collectionId, name, deleted]);
+}
+
+/**
+ * Locks a collection and its member named `name` (if any) for a write, in one statement; the
+ * parent's row lock orders concurrent writers of the same name.
+ */
+export async function lockMember(tx: Queryable, userId: number, parentId: number, name: string): Promise<{ parent?: Node; member?: Node }> {
+  const rows = await tx.query<NodeRow>(
+    `SELECT ${COLUMNS} FROM nodes
+      WHERE user_id = $1 AND (id = $2 OR (parent_id = $2 AND name = $3))
+      ORDER BY id = $2 DESC FOR UPDATE`,
+    [userId, parentId, name],
   );
+  const result: { parent?: Node; member?: Node } = {};
+  for (const row of rows) {
+    if (row.id === parentId) result.parent = toNode(row);
+    else result.member = toNode(row);
+  }
+  return result;
 }
 
 export interface NewNode {
@@ -153,22 +180,26 @@ export interface NewNode {
 export async function insertNode(tx: Queryable, fields: NewNode): Promise<Node> {
   const sha = fields.blobSha256 ?? null;
   const rows = await tx.query<NodeRow>(
-    `INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    `WITH created AS (
+       INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}
+     ), ${changeCte('false')}
+     SELECT * FROM created`,
     [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, sha ? fileEtag(sha) : '""'],
   );
-  if (fields.parentId !== null) await recordChange(tx, fields.userId, fields.parentId, fields.name, false);
   return toNode(rows[0]!);
 }
 
 /** Replaces a file's content; returns the updated node. */
 export async function updateContent(tx: Queryable, node: Node, sha256: string, size: number, contentType: string | null): Promise<Node> {
   const rows = await tx.query<NodeRow>(
-    `UPDATE nodes SET blob_sha256 = $3, size = $4, content_type = COALESCE($5, content_type), etag = $6, modified_at = now()
-      WHERE user_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [node.userId, node.id, sha256, size, contentType, fileEtag(sha256)],
+    `WITH updated AS (
+       UPDATE nodes SET blob_sha256 = $5, size = $6, content_type = COALESCE($7, content_type), etag = $8, modified_at = now()
+        WHERE user_id = $1 AND id = $4 RETURNING ${COLUMNS}
+     ), ${changeCte('false')}
+     SELECT * FROM updated`,
+    [node.userId, node.parentId, node.name, node.id, sha256, size, contentType, fileEtag(sha256)],
   );
-  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, false);
   return toNode(rows[0]!);
 }
 
