@@ -180,6 +180,9 @@ describe('files', () => {
     assert.equal(ok.status, 201);
     const over = await req('PUT', '/dav/files/carol/more.txt', { as: carol, body: 'y'.repeat(60) });
     assert.equal(over.status, 507);
+    const copy = await req('COPY', '/dav/files/carol/small.txt', { as: carol, headers: { Destination: '/dav/files/carol/copy.txt' } });
+    assert.equal(copy.status, 507);
+    assert.equal((await req('GET', '/dav/files/carol/copy.txt', { as: carol })).status, 404);
     const props = await (
       await req('PROPFIND', '/dav/files/carol/', {
         as: carol,

@@ -33,8 +33,16 @@ export interface ByteRange {
  */
 export interface BlobStore {
   stage(userId: number, body: Readable, maxBytes: number): Promise<StagedBlob>;
-  /** Makes a staged blob durable under its hash (atomic rename). */
+  /**
+   * Makes a staged blob durable under its hash. Runs before the writer's transaction, so no
+   * lock is held while the file system syncs; idempotent.
+   */
   publish(userId: number, staged: StagedBlob): Promise<void>;
+  /**
+   * Inside the transaction that claimed the blob's row: publishes it again if a collector
+   * removed the file between publish() and the claim (the row lock keeps collectors out now).
+   */
+  ensurePublished(userId: number, staged: StagedBlob): Promise<void>;
   open(userId: number, sha256: string, range?: ByteRange): Readable;
   remove(userId: number, sha256: string): Promise<void>;
   removeUser(userId: number): Promise<void>;
@@ -71,13 +79,8 @@ export class FileBlobStore implements BlobStore {
     });
     const discard = () => fsp.rm(tmpFile, { force: true });
     try {
-      await pipeline(body, meter, fs.createWriteStream(tmpFile, { flags: 'wx' }));
-      const handle = await fsp.open(tmpFile, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      // flush: the stream fsyncs its own descriptor before closing it.
+      await pipeline(body, meter, fs.createWriteStream(tmpFile, { flags: 'wx', flush: true }));
     } catch (error) {
       await discard();
       throw error;
@@ -90,9 +93,17 @@ export class FileBlobStore implements BlobStore {
     const { tmpFile } = staged as StagedBlob & { tmpFile: string };
     const target = this.#file(userId, staged.sha256);
     await fsp.mkdir(path.dirname(target), { recursive: true });
-    // Same content under the same name: renaming over an existing copy is harmless and atomic.
-    await fsp.rename(tmpFile, target);
+    // A hard link, not a rename: the staged file stays until discard() for ensurePublished().
+    // An existing file under the same hash has the same content.
+    await fsp.link(tmpFile, target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
     await syncDirectory(path.dirname(target));
+  }
+
+  async ensurePublished(userId: number, staged: StagedBlob): Promise<void> {
+    const exists = await fsp.stat(this.#file(userId, staged.sha256)).then(() => true, () => false);
+    if (!exists) await this.publish(userId, staged);
   }
 
   open(userId: number, sha256: string, range?: ByteRange): Readable {
@@ -132,8 +143,9 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Records a blob for a user inside the writer's transaction and publishes its bytes. The
- * upsert takes the row lock, so a concurrent collector cannot unlink the file underneath.
+ * Records a published blob for a user inside the writer's transaction. The upsert takes the
+ * row lock, so no collector can unlink the file until this transaction ends; if one did just
+ * before, the file is put back.
  */
 export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number, staged: StagedBlob): Promise<void> {
   await tx.query(
@@ -141,7 +153,7 @@ export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number,
      ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
     [userId, staged.sha256, staged.size],
   );
-  await blobs.publish(userId, staged);
+  await blobs.ensurePublished(userId, staged);
 }
 
 /**

@@ -96,6 +96,11 @@ export async function lock(req: DavRequest): Promise<void> {
   }
   let published = false;
   try {
+    if (staged) {
+      // Durable before the transaction, as PUT does, so no lock waits on the file system.
+      await deps.blobs.publish(user.id, staged);
+      published = true;
+    }
     const { created, locks, own } = await deps.db.transaction(async (tx) => {
       const { node, collection } = await lockTarget(req, tx, Boolean(staged));
       const locks = await listActiveLocks(tx, user.id);
@@ -111,7 +116,6 @@ export async function lock(req: DavRequest): Promise<void> {
       }
       if (!node) {
         await insertNode(tx, { userId: user.id, parentId: req.parent!.id, name: req.segments.at(-1)!, kind: 'file', blobSha256: staged!.sha256, size: 0 });
-        published = true;
         await claimBlob(tx, deps.blobs, user.id, staged!);
       }
       const own = await createLock(tx, user.id, {

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { BodyTooLargeError, claimBlob, collectBlobs, FileBlobStore } from '../src/store/blobs.js';
+import { insertNode, resolvePath } from '../src/store/nodes.js';
+import { createUser, type User } from '../src/store/users.js';
+import { openTestStore, type TestStore } from './helpers/store.js';
+
+let store: TestStore;
+let blobs: FileBlobStore;
+let user: User;
+const root = () => path.join(store.dataDir, 'blobs');
+
+before(async () => {
+  store = await openTestStore();
+  blobs = new FileBlobStore(root());
+  user = await createUser(store.db, { name: 'alice', password: 'alice-password-1' });
+});
+after(() => store.close());
+
+const body = (text: string) => Readable.from([Buffer.from(text)]);
+
+test('stage hashes and counts the body; a body over the limit leaves no file', async () => {
+  const staged = await blobs.stage(user.id, body('hello'), 100);
+  assert.equal(staged.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+  assert.equal(staged.size, 5);
+  await staged.discard();
+  await assert.rejects(blobs.stage(user.id, body('x'.repeat(101)), 100), BodyTooLargeError);
+  assert.deepEqual(fs.readdirSync(path.join(root(), 'tmp')), []);
+});
+
+test('a file removed by a collector between publish and claim is put back by the claim', async () => {
+  const staged = await blobs.stage(user.id, body('raced content'), 1000);
+  await blobs.publish(user.id, staged);
+  const file = path.join(root(), String(user.id), staged.sha256.slice(0, 2), staged.sha256);
+  assert.ok(fs.existsSync(file));
+  fs.rmSync(file); // what a concurrent collection of an old row of the same content does
+  const { node: home } = await resolvePath(store.db, user.id, ['files']);
+  await store.db.transaction(async (tx) => {
+    await insertNode(tx, { userId: user.id, parentId: home!.id, name: 'raced.txt', kind: 'file', blobSha256: staged.sha256, size: staged.size });
+    await claimBlob(tx, blobs, user.id, staged);
+  });
+  await staged.discard();
+  assert.equal(fs.readFileSync(file, 'utf8'), 'raced content');
+  // Referenced: collection keeps it.
+  assert.equal(await collectBlobs(store.db, blobs, user.id, [staged.sha256]), 0);
+  assert.ok(fs.existsSync(file));
+});
