@@ -5,7 +5,7 @@
 import http from 'node:http';
 import os from 'node:os';
 import { basicAuthorization } from '../test/helpers/server.js';
-import { spawnServer } from '../test/helpers/process.js';
+import { spawnServer, writeBody } from '../test/helpers/process.js';
 import { createTestLocation } from '../test/helpers/store.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -24,18 +24,7 @@ function request(url: string, method: string, auth: string, body?: Buffer | ((re
 }
 
 function streamBody(size: number) {
-  return (req: http.ClientRequest) => {
-    const chunk = Buffer.alloc(1024 * 1024, 0x61);
-    let sent = 0;
-    const pump = () => {
-      while (sent < size) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
-  };
+  return (req: http.ClientRequest) => writeBody(req, size);
 }
 
 function median(values: number[]): number {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, test } from 'node:test';
 import { basicAuthorization } from './helpers/server.js';
-import { spawnServer, type ServerProcess } from './helpers/process.js';
+import { spawnServer, writeBody, type ServerProcess } from './helpers/process.js';
 import { createTestLocation, type TestLocation } from './helpers/store.js';
 
 const GIB = 1024 ** 3;
@@ -33,16 +33,7 @@ function put(url: URL, auth: string, size: number): Promise<number> {
       res.on('end', () => resolve(res.statusCode!));
     });
     req.on('error', reject);
-    const chunk = Buffer.alloc(1024 * 1024, 0x5a);
-    let sent = 0;
-    const pump = () => {
-      while (sent < size) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    writeBody(req, size);
   });
 }
 

@@ -15,15 +15,8 @@ export interface Lock {
   remainingSeconds: number;
 }
 
-export interface NewLock {
-  token: string;
-  root: string;
-  rootIsCollection: boolean;
-  depthInfinity: boolean;
-  exclusive: boolean;
-  ownerXml: string | null;
-  timeoutSeconds: number;
-}
+/** What a LOCK creates: everything but the time left, which the database's clock tells. */
+export type NewLock = Omit<Lock, 'remainingSeconds'>;
 
 interface LockRow {
   token: string;

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -84,4 +85,18 @@ export async function runServerToExit(env: Record<string, string>, timeoutMs = 6
       resolve({ code, output: output() });
     });
   });
+}
+
+/** Writes `size` bytes to a request in 1 MiB chunks, honouring back-pressure, then ends it. */
+export function writeBody(req: http.ClientRequest, size: number): void {
+  const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+  let sent = 0;
+  const pump = () => {
+    while (sent < size) {
+      sent += chunk.length;
+      if (!req.write(chunk)) return void req.once('drain', pump);
+    }
+    req.end();
+  };
+  pump();
 }
