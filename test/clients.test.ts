@@ -78,6 +78,9 @@ describe('macOS Finder', () => {
     });
     const text = await quota.text();
     assert.match(text, /<D:quota-used-bytes>\d+<\/D:quota-used-bytes>/);
+    // No quota set: the free space of the disk, so Finder and Windows can show it.
+    const free = Number(/<D:quota-available-bytes>(\d+)</.exec(text)?.[1]);
+    assert.ok(free > 0, text);
     assert.doesNotMatch(text, /<D:location>/);
     for (const probe of ['._.', '.Spotlight-V100', '.metadata_never_index', 'mach_kernel', 'Backups.backupdb']) {
       assert.equal((await server.request('PROPFIND', `/dav/files/alice/${probe}`, { headers: { 'User-Agent': FINDER, Depth: '0' } })).status, 404, probe);

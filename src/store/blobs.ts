@@ -48,6 +48,8 @@ export interface BlobStore {
   removeUser(userId: number): Promise<void>;
   /** Deletes temporary files older than `ageMs` (left by a crash mid-upload). */
   sweepTemporary(ageMs: number): Promise<number>;
+  /** Bytes still free where the blobs are stored. */
+  freeBytes(): Promise<number>;
 }
 
 export class FileBlobStore implements BlobStore {
@@ -116,6 +118,11 @@ export class FileBlobStore implements BlobStore {
 
   async removeUser(userId: number): Promise<void> {
     await fsp.rm(path.join(this.#root, String(userId)), { recursive: true, force: true });
+  }
+
+  async freeBytes(): Promise<number> {
+    const stats = await fsp.statfs(this.#root);
+    return stats.bavail * stats.bsize;
   }
 
   async sweepTemporary(ageMs: number): Promise<number> {

@@ -65,8 +65,9 @@ const quotaProperties: PropertyDefinition[] = [
     async get(t, scope) {
       if (!t.node || !t.isCollection) return undefined;
       const { used, quota } = await scope.usage();
-      // Without a quota the free space is not limited by us; RFC 4331 §4 allows omitting it.
-      return quota === null ? undefined : String(Math.max(0, quota - used));
+      // Without a quota, what the disk has left (RFC 4331 §4): Windows and Finder show it.
+      const free = await scope.once('free-bytes', () => scope.req.deps.blobs.freeBytes());
+      return String(quota === null ? free : Math.max(0, Math.min(quota - used, free)));
     },
   },
 ];
