@@ -1,6 +1,13 @@
 import type { Queryable } from './db.js';
 
-export type NodeKind = 'collection' | 'file';
+export type NodeKind = 'collection' | 'file' | 'calendar' | 'calendar-object' | 'addressbook' | 'address-object';
+
+const COLLECTION_KINDS: ReadonlySet<NodeKind> = new Set(['collection', 'calendar', 'addressbook']);
+
+/** Whether a node holds members: a plain collection, a calendar or an address book. */
+export function isCollection(node: { kind: NodeKind } | undefined): boolean {
+  return node !== undefined && COLLECTION_KINDS.has(node.kind);
+}
 
 /** One resource of a user's tree: a collection or a file whose bytes are in the blob store. */
 export interface Node {
@@ -19,7 +26,8 @@ export interface Node {
   modifiedAt: Date;
 }
 
-interface NodeRow {
+/** A nodes row as the database returns it. */
+export interface NodeRow {
   user_id: number;
   id: number;
   parent_id: number | null;
@@ -36,7 +44,7 @@ interface NodeRow {
 
 const COLUMNS = 'user_id, id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token, created_at, modified_at';
 
-function toNode(row: NodeRow): Node {
+export function rowToNode(row: NodeRow): Node {
   return {
     userId: row.user_id,
     id: row.id,
@@ -47,7 +55,7 @@ function toNode(row: NodeRow): Node {
     size: row.size,
     contentType: row.content_type,
     // A collection's tag follows its sync token, so it changes whenever a member does.
-    etag: row.kind === 'collection' ? `"c${row.id}-${row.sync_token}"` : row.etag,
+    etag: isCollection(row) ? `"c${row.id}-${row.sync_token}"` : row.etag,
     syncToken: row.sync_token,
     createdAt: row.created_at,
     modifiedAt: row.modified_at,
@@ -84,8 +92,8 @@ export async function resolvePath(q: Queryable, userId: number, segments: readon
   );
   const result: Resolution = {};
   for (const row of rows) {
-    if (row.depth === segments.length) result.node = toNode(row);
-    else if (row.depth === segments.length - 1) result.parent = toNode(row);
+    if (row.depth === segments.length) result.node = rowToNode(row);
+    else if (row.depth === segments.length - 1) result.parent = rowToNode(row);
   }
   return result;
 }
@@ -95,7 +103,7 @@ export async function getNode(q: Queryable, userId: number, id: number, forUpdat
     `SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
     [userId, id],
   );
-  return rows[0] && toNode(rows[0]);
+  return rows[0] && rowToNode(rows[0]);
 }
 
 export async function listChildren(q: Queryable, userId: number, parentId: number): Promise<Node[]> {
@@ -103,7 +111,7 @@ export async function listChildren(q: Queryable, userId: number, parentId: numbe
     `SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY name`,
     [userId, parentId],
   );
-  return rows.map(toNode);
+  return rows.map(rowToNode);
 }
 
 export interface Descendant {
@@ -125,7 +133,7 @@ export async function listSubtree(q: Queryable, userId: number, rootId: number, 
      SELECT * FROM tree ORDER BY cardinality(path), path LIMIT $3`,
     [userId, rootId, limit],
   );
-  return rows.map((row) => ({ node: toNode(row), path: row.path }));
+  return rows.map((row) => ({ node: rowToNode(row), path: row.path }));
 }
 
 /**
@@ -161,8 +169,8 @@ export async function lockMember(tx: Queryable, userId: number, parentId: number
   );
   const result: { parent?: Node; member?: Node } = {};
   for (const row of rows) {
-    if (row.id === parentId) result.parent = toNode(row);
-    else result.member = toNode(row);
+    if (row.id === parentId) result.parent = rowToNode(row);
+    else result.member = rowToNode(row);
   }
   return result;
 }
@@ -175,6 +183,16 @@ export interface NewNode {
   blobSha256?: string | null;
   size?: number;
   contentType?: string | null;
+  /** Defaults to the blob's hash; content kept in the database passes its own. */
+  etag?: string;
+}
+
+/** A resource's content: a blob's bytes, or (etag given, no blob) text kept in the database. */
+export interface NodeContent {
+  blobSha256: string | null;
+  size: number;
+  contentType: string | null;
+  etag: string;
 }
 
 export async function insertNode(tx: Queryable, fields: NewNode): Promise<Node> {
@@ -185,22 +203,22 @@ export async function insertNode(tx: Queryable, fields: NewNode): Promise<Node> 
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}
      ), ${changeCte('false')}
      SELECT * FROM created`,
-    [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, sha ? fileEtag(sha) : '""'],
+    [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, fields.etag ?? (sha ? fileEtag(sha) : '""')],
   );
-  return toNode(rows[0]!);
+  return rowToNode(rows[0]!);
 }
 
 /** Replaces a file's content; returns the updated node. */
-export async function updateContent(tx: Queryable, node: Node, sha256: string, size: number, contentType: string | null): Promise<Node> {
+export async function updateContent(tx: Queryable, node: Node, content: NodeContent): Promise<Node> {
   const rows = await tx.query<NodeRow>(
     `WITH updated AS (
        UPDATE nodes SET blob_sha256 = $5, size = $6, content_type = COALESCE($7, content_type), etag = $8, modified_at = now()
         WHERE user_id = $1 AND id = $4 RETURNING ${COLUMNS}
      ), ${changeCte('false')}
      SELECT * FROM updated`,
-    [node.userId, node.parentId, node.name, node.id, sha256, size, contentType, fileEtag(sha256)],
+    [node.userId, node.parentId, node.name, node.id, content.blobSha256, content.size, content.contentType, content.etag],
   );
-  return toNode(rows[0]!);
+  return rowToNode(rows[0]!);
 }
 
 /** The blobs referenced in a subtree (candidates for collection once it is gone). */
@@ -244,10 +262,10 @@ export async function copyNode(tx: Queryable, source: Node, newParentId: number,
      RETURNING ${COLUMNS}`,
     [userId, source.id, newParentId, newName],
   );
-  const copy = toNode(rows[0]!);
+  const copy = rowToNode(rows[0]!);
   await recordChange(tx, userId, newParentId, newName, false);
   await copyProperties(tx, userId, [source.id], [copy.id]);
-  if (!deep || source.kind !== 'collection') return copy;
+  if (!deep || !isCollection(source)) return copy;
 
   let level: Array<[number, number]> = [[source.id, copy.id]];
   while (level.length > 0) {
@@ -264,7 +282,7 @@ export async function copyNode(tx: Queryable, source: Node, newParentId: number,
       );
       if (pairs.length === 0) continue;
       await copyProperties(tx, userId, pairs.map((p) => p.old_id), pairs.map((p) => p.new_id));
-      for (const p of pairs) if (p.kind === 'collection') next.push([p.old_id, p.new_id]);
+      for (const p of pairs) if (isCollection(p)) next.push([p.old_id, p.new_id]);
     }
     level = next;
   }

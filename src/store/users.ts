@@ -1,11 +1,10 @@
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { provisionUser } from './provision.js';
 import type { BlobStore } from './blobs.js';
 import type { Database, Queryable } from './db.js';
-import { insertNode } from './nodes.js';
 
 /** The tree roots every user gets; CalDAV and CardDAV add 'calendars' and 'addressbooks' here. */
-export const SPACE_ROOTS = ['files'] as const;
-export type SpaceRoot = (typeof SPACE_ROOTS)[number];
+export { SPACE_ROOTS, type SpaceRoot } from './provision.js';
 
 export interface User {
   id: number;
@@ -93,7 +92,7 @@ export async function createUser(db: Database, fields: NewUser): Promise<User> {
         [fields.name, email, passwordHash, fields.isAdmin ?? false],
       );
       const user = toUser(rows[0]!);
-      for (const root of SPACE_ROOTS) await insertNode(tx, { userId: user.id, parentId: null, name: root, kind: 'collection' });
+      await provisionUser(tx, user.id);
       return user;
     });
   } catch (error) {

@@ -1,0 +1,124 @@
+import type { Queryable } from './db.js';
+import { insertNode, rowToNode, type Node, type NodeRow } from './nodes.js';
+
+type NodeRowWithIndex = NodeRow & { first_start: Date | null; last_end: Date | null; recurring: boolean; data: string };
+
+/** A calendar collection's own settings (RFC 4791 §5.2). */
+export interface CalendarSettings {
+  /** supported-calendar-component-set */
+  components: string[];
+  /** calendar-timezone: a VCALENDAR text with one VTIMEZONE, or null */
+  timezone: string | null;
+}
+
+export const DEFAULT_COMPONENTS = ['VEVENT', 'VTODO'];
+
+export async function createCalendar(tx: Queryable, userId: number, parentId: number, name: string, settings: CalendarSettings): Promise<Node> {
+  const node = await insertNode(tx, { userId, parentId, name, kind: 'calendar' });
+  await tx.query('INSERT INTO calendars (user_id, node_id, components, timezone) VALUES ($1, $2, $3, $4)', [
+    userId,
+    node.id,
+    settings.components,
+    settings.timezone,
+  ]);
+  return node;
+}
+
+/** Settings of several calendars at once (one query for a whole listing). */
+export async function calendarSettings(q: Queryable, userId: number, nodeIds: readonly number[]): Promise<Map<number, CalendarSettings>> {
+  const rows = await q.query<{ node_id: number; components: string[]; timezone: string | null }>(
+    'SELECT node_id, components, timezone FROM calendars WHERE user_id = $1 AND node_id = ANY($2::bigint[])',
+    [userId, nodeIds],
+  );
+  return new Map(rows.map((r) => [r.node_id, { components: r.components, timezone: r.timezone }]));
+}
+
+export async function setCalendarTimezone(tx: Queryable, userId: number, nodeId: number, timezone: string | null): Promise<void> {
+  await tx.query('UPDATE calendars SET timezone = $3 WHERE user_id = $1 AND node_id = $2', [userId, nodeId, timezone]);
+}
+
+/** What the index keeps of a calendar object (written at PUT time). */
+export interface CalendarObjectIndex {
+  uid: string;
+  componentType: string;
+  firstStart: Date | null;
+  lastEnd: Date | null;
+  recurring: boolean;
+}
+
+/** Writes (or replaces) a calendar object's data and index. A second object with its UID in the calendar violates the unique key (23505). */
+export async function saveCalendarObject(tx: Queryable, node: Node, calendarId: number, index: CalendarObjectIndex, data: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO calendar_objects (user_id, node_id, calendar_id, uid, component, first_start, last_end, recurring, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (user_id, node_id) DO UPDATE SET calendar_id = EXCLUDED.calendar_id, uid = EXCLUDED.uid, component = EXCLUDED.component,
+       first_start = EXCLUDED.first_start, last_end = EXCLUDED.last_end, recurring = EXCLUDED.recurring, data = EXCLUDED.data`,
+    [node.userId, node.id, calendarId, index.uid, index.componentType, index.firstStart, index.lastEnd, index.recurring, data],
+  );
+}
+
+/** The member of a calendar holding `uid`, other than `exceptNodeId`. */
+export async function findUidOwner(q: Queryable, userId: number, calendarId: number, uid: string, exceptNodeId?: number): Promise<string | undefined> {
+  const rows = await q.query<{ name: string }>(
+    `SELECT n.name FROM calendar_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+      WHERE o.user_id = $1 AND o.calendar_id = $2 AND o.uid = $3 AND o.node_id <> $4`,
+    [userId, calendarId, uid, exceptNodeId ?? 0],
+  );
+  return rows[0]?.name;
+}
+
+/** The stored text of calendar objects, by node id (one query for a whole multiget). */
+export async function calendarObjectData(q: Queryable, userId: number, nodeIds: readonly number[]): Promise<Map<number, string>> {
+  const rows = await q.query<{ node_id: number; data: string }>(
+    'SELECT node_id, data FROM calendar_objects WHERE user_id = $1 AND node_id = ANY($2::bigint[])',
+    [userId, nodeIds],
+  );
+  return new Map(rows.map((r) => [r.node_id, r.data]));
+}
+
+/** Moves an object's index to another calendar (MOVE between calendars). */
+export async function moveCalendarObject(tx: Queryable, userId: number, nodeId: number, calendarId: number): Promise<void> {
+  await tx.query('UPDATE calendar_objects SET calendar_id = $3 WHERE user_id = $1 AND node_id = $2', [userId, nodeId, calendarId]);
+}
+
+/** Copies an object's index and data to a new node in `calendarId` (COPY). */
+export async function copyCalendarObject(tx: Queryable, userId: number, fromNodeId: number, toNodeId: number, calendarId: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO calendar_objects (user_id, node_id, calendar_id, uid, component, first_start, last_end, recurring, data)
+     SELECT user_id, $3, $4, uid, component, first_start, last_end, recurring, data FROM calendar_objects WHERE user_id = $1 AND node_id = $2`,
+    [userId, fromNodeId, toNodeId, calendarId],
+  );
+}
+
+/** A calendar member selected by the index for a calendar-query. */
+export interface CalendarCandidate {
+  node: Node;
+  firstStart: Date | null;
+  lastEnd: Date | null;
+  recurring: boolean;
+  data: string;
+}
+
+/**
+ * Members of a calendar that may match: of the given component type, overlapping the range as
+ * the index knows it (a NULL start or end counts as open). One indexed query.
+ */
+export async function calendarCandidates(
+  q: Queryable,
+  userId: number,
+  calendarId: number,
+  filter: { componentType?: string; start?: Date; end?: Date },
+): Promise<CalendarCandidate[]> {
+  const rows = await q.query<NodeRowWithIndex>(
+    `SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
+            n.created_at, n.modified_at, o.first_start, o.last_end, o.recurring, o.data
+       FROM calendar_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+      WHERE o.user_id = $1 AND o.calendar_id = $2
+        AND ($3::text IS NULL OR o.component = $3)
+        AND ($4::timestamptz IS NULL OR o.last_end IS NULL OR o.last_end > $4)
+        AND ($5::timestamptz IS NULL OR o.first_start IS NULL OR o.first_start < $5)
+      ORDER BY n.name`,
+    [userId, calendarId, filter.componentType ?? null, filter.start ?? null, filter.end ?? null],
+  );
+  return rows.map((row) => ({ node: rowToNode(row), firstStart: row.first_start, lastEnd: row.last_end, recurring: row.recurring, data: row.data }));
+}
