@@ -1,0 +1,54 @@
+import type { Queryable } from './db.js';
+import { rowToNode, type Node, type NodeRow } from './nodes.js';
+
+/** One member of a collection as a sync (RFC 6578) reports it. */
+export interface MemberChange {
+  name: string;
+  /** The member as it is now; undefined when the name is no longer mapped. */
+  node: Node | undefined;
+  /** Token of the member's latest logged change, 0 when it never was logged (copied rows). */
+  rank: number;
+}
+
+export interface ChangeQuery {
+  /** Report names changed after this token; undefined lists the current members (initial sync). */
+  since: number | undefined;
+  /** With since = 0: also the never-logged members whose id is above this one (a truncated answer's cursor). */
+  afterId?: number;
+  /** The collection's token when the request began: later changes are left for the next sync. */
+  upTo: number;
+  /** At most this many rows (undefined: all). */
+  limit?: number;
+}
+
+/**
+ * The members of a collection changed since a token — or all current members — in the order
+ * their latest changes were logged, in one statement: the change log is reduced to the latest
+ * change per name and joined with the members as they are now (so a name that was deleted and
+ * re-created is reported as changed, one created and deleted as removed: RFC 6578 §3.5).
+ * Ordering by the latest change makes every prefix of the answer a consistent state to resume
+ * from: all names whose latest change is at or below the last rank have been reported.
+ */
+export async function memberChanges(q: Queryable, userId: number, collectionId: number, query: ChangeQuery): Promise<MemberChange[]> {
+  const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
+    `WITH latest AS (
+       SELECT name, max(token) AS token FROM changes
+        WHERE user_id = $1 AND collection_id = $2 AND token > $3
+        GROUP BY name
+     ), members AS (
+       SELECT user_id, id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token, created_at, modified_at
+         FROM nodes WHERE user_id = $1 AND parent_id = $2
+     )
+     SELECT coalesce(l.name, m.name) AS member_name, coalesce(l.token, 0) AS rank,
+            m.user_id, m.id, m.parent_id, m.name, m.kind, m.blob_sha256, m.size, m.content_type, m.etag,
+            m.sync_token, m.created_at, m.modified_at
+       FROM latest l FULL JOIN members m ON m.name = l.name
+      WHERE coalesce(l.token, 0) <= $4
+        AND CASE WHEN $5::boolean THEN m.id IS NOT NULL
+                 ELSE l.token IS NOT NULL OR m.id > $6::bigint END
+      ORDER BY rank, m.id
+      LIMIT $7`,
+    [userId, collectionId, query.since ?? 0, query.upTo, query.since === undefined, query.afterId ?? null, query.limit ?? null],
+  );
+  return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
+}
