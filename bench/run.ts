@@ -1,5 +1,6 @@
 /**
- * npm run bench — file-server figures on this machine, against a Davenport process of its own.
+ * npm run bench — file and calendar figures on this machine, against a Davenport process of its own.
+ * BENCH_EVENTS sets the calendar size (10 000 by default).
  * Rows match ../shared/PEERS.md where a peer was measured. TEST_DATABASE_URL runs it on PostgreSQL.
  */
 import http from 'node:http';
@@ -7,6 +8,7 @@ import os from 'node:os';
 import { basicAuthorization } from '../test/helpers/server.js';
 import { spawnServer, writeBody } from '../test/helpers/process.js';
 import { createTestLocation } from '../test/helpers/store.js';
+import { caldavBench } from './caldav.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       }));
     }
     rows.push(['MOVE of a 2 000-file folder (ms, median of 5)', median(moveMs).toFixed(1)]);
+    rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
   } finally {
     await server.stop();
     await location.remove();

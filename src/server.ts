@@ -7,8 +7,12 @@ import { dispatch, targetOf } from './dav/dispatch.js';
 import { DavError } from './dav/errors.js';
 import { answerOptions } from './dav/methods/options.js';
 import { VIRTUAL_METHODS } from './dav/virtual.js';
+import { wellKnown } from './dav/wellknown.js';
 import './dav/properties/webdav.js';
 import './dav/locks/properties.js';
+import './dav/properties/principal.js';
+import './dav/sync/collection.js';
+import './dav/caldav/index.js';
 import type { Logger } from './log.js';
 
 /** The path every URL of this server starts with: BASE_URL's path, or '/'. */
@@ -36,6 +40,7 @@ export function createApp(deps: ServerDeps): Koa {
   });
   app.use(accessLog(deps.log));
   app.use(errorBoundary(deps.log));
+  app.use(wellKnown(deps, prefix, auth));
   app.use(async (koa, next) => {
     const target = targetOf(koa, prefix);
     if (!target) return next();

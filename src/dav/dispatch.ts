@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { AuthUser } from '../auth/authenticate.js';
-import { resolvePath } from '../store/nodes.js';
+import { resolvePath, isCollection } from '../store/nodes.js';
 import type { DavRequest, MethodHandler, ServerDeps } from './context.js';
 import { DavError } from './errors.js';
 import { copy, move } from './methods/copymove.js';
@@ -12,7 +12,11 @@ import { propfind } from './methods/propfind.js';
 import { proppatch } from './methods/proppatch.js';
 import { put } from './methods/put.js';
 import { lock, unlock } from './locks/methods.js';
-import { parseTarget, type Target } from './paths.js';
+import { parseTarget, type Space, type Target } from './paths.js';
+import { answerPrincipal } from './principals.js';
+import { report } from './methods/report.js';
+import { mkcalendar } from './caldav/mkcalendar.js';
+import { putCalendarObject } from './caldav/put-object.js';
 import { answerVirtual, VIRTUAL_METHODS } from './virtual.js';
 
 /** The methods of a user's tree; `Allow` is computed from this table so it cannot drift. */
@@ -28,15 +32,22 @@ const METHODS: Record<string, MethodHandler> = {
   MOVE: move,
   LOCK: lock,
   UNLOCK: unlock,
+  REPORT: report,
+  MKCALENDAR: mkcalendar,
+};
+
+/** Where a space handles a method its own way (a PUT into a calendar stores a calendar object). */
+const SPACE_METHODS: Partial<Record<Space, Record<string, MethodHandler>>> = {
+  calendars: { PUT: putCalendarObject },
 };
 
 /** Methods that make sense on an unmapped URL; others answer 404 there. */
-const ON_UNMAPPED = new Set(['PUT', 'MKCOL', 'LOCK', 'OPTIONS']);
+const ON_UNMAPPED = new Set(['PUT', 'MKCOL', 'MKCALENDAR', 'LOCK', 'OPTIONS']);
 
-export function allowedMethods(exists: boolean, collection: boolean): string[] {
-  const all = ['OPTIONS', ...Object.keys(METHODS)];
+export function allowedMethods(space: Space, exists: boolean, collection: boolean): string[] {
+  const all = ['OPTIONS', ...Object.keys(METHODS)].filter((m) => m !== 'MKCALENDAR' || space === 'calendars');
   if (!exists) return all.filter((m) => ON_UNMAPPED.has(m));
-  return all.filter((m) => !(collection && m === 'PUT') && m !== 'MKCOL');
+  return all.filter((m) => !(collection && m === 'PUT') && m !== 'MKCOL' && m !== 'MKCALENDAR');
 }
 
 /** Decodes the target of a request; undefined when it is outside the DAV URL space. */
@@ -59,15 +70,19 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     return;
   }
   if (target.owner !== user.name) throw new DavError(404);
+  if (target.type === 'principal') {
+    await answerPrincipal(koa, deps, user, prefix);
+    return;
+  }
 
   const { node, parent } = await resolvePath(deps.db, user.id, [target.space, ...target.segments]);
   if (koa.method === 'OPTIONS') {
-    answerOptions(koa, allowedMethods(Boolean(node), node?.kind === 'collection'));
+    answerOptions(koa, allowedMethods(target.space, Boolean(node), isCollection(node)));
     return;
   }
-  const handler = METHODS[koa.method];
+  const handler = SPACE_METHODS[target.space]?.[koa.method] ?? METHODS[koa.method];
   if (!handler) {
-    koa.set('Allow', allowedMethods(Boolean(node), node?.kind === 'collection').join(', '));
+    koa.set('Allow', allowedMethods(target.space, Boolean(node), isCollection(node)).join(', '));
     throw new DavError(405);
   }
   // RFC 4918 §5.2: a collection's URL without the trailing slash still names it; a file's URL with

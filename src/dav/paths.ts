@@ -1,12 +1,17 @@
+import { SPACE_ROOTS, type SpaceRoot } from '../store/provision.js';
 import { DavError } from './errors.js';
 
-/** The spaces of the URL layout: /dav/<space>/<user>/… (calendars and address books join later). */
-export const SPACES = ['files'] as const;
-export type Space = (typeof SPACES)[number];
+/** The spaces of the URL layout, /dav/<space>/<user>/…: one tree root per user each. */
+export const SPACES = SPACE_ROOTS;
+export type Space = SpaceRoot;
 
-/** A request target: a virtual collection above the users' homes, or a path in one user's space. */
+/**
+ * A request target: a virtual collection above the users' homes, a user's principal
+ * (/dav/principals/<user>/), or a path in one user's space.
+ */
 export type Target =
   | { type: 'virtual'; /** e.g. [] for /, ['dav'], ['dav', 'files'] */ segments: string[] }
+  | { type: 'principal'; owner: string }
   | { type: 'space'; space: Space; owner: string; /** decoded names below the user's home */ segments: string[]; trailingSlash: boolean };
 
 /**
@@ -26,6 +31,10 @@ export function parseTarget(rawPath: string, prefix: string): Target | undefined
   if (segments.length === 0) return { type: 'virtual', segments: [] };
   if (segments[0] !== 'dav') return undefined;
   if (segments.length === 1) return { type: 'virtual', segments };
+  if (segments[1] === 'principals') {
+    if (segments.length === 2) return { type: 'virtual', segments };
+    return segments.length === 3 ? { type: 'principal', owner: segments[2]! } : undefined;
+  }
   const space = SPACES.find((s) => s === segments[1]);
   if (!space) return undefined;
   if (segments.length === 2) return { type: 'virtual', segments };
@@ -61,4 +70,9 @@ export function spaceHref(prefix: string, space: Space, owner: string, segments:
 /** The path used as a lock root: the space followed by the names ('files/a/b'). */
 export function lockPath(space: Space, segments: readonly string[]): string {
   return [space, ...segments].join('/');
+}
+
+/** The href of a user's principal (RFC 3744 §2, RFC 5397). */
+export function principalHref(prefix: string, owner: string): string {
+  return `${prefix}dav/principals/${encodeSegment(owner)}/`;
 }

@@ -6,6 +6,7 @@ import { readXmlBody } from './body.js';
 import { answerOptions } from './methods/options.js';
 import { parseDepth, parsePropfind, respondPropfind } from './methods/propfind.js';
 import { SPACES, spaceHref } from './paths.js';
+import { principalTarget } from './principals.js';
 import { PropertyScope, type PropertyTarget } from './properties/registry.js';
 
 export const VIRTUAL_METHODS = ['OPTIONS', 'PROPFIND'];
@@ -30,7 +31,10 @@ export async function answerVirtual(koa: Koa.Context, deps: ServerDeps, user: Au
 
 function childrenOf(segments: string[], user: AuthUser, prefix: string): PropertyTarget[] | undefined {
   if (segments.length === 0) return [{ href: `${prefix}dav/`, isCollection: true, name: 'dav' }];
-  if (segments.length === 1) return SPACES.map((space) => ({ href: `${prefix}dav/${space}/`, isCollection: true, name: space }));
+  if (segments.length === 1) {
+    return [...SPACES, 'principals'].map((space) => ({ href: `${prefix}dav/${space}/`, isCollection: true, name: space }));
+  }
+  if (segments[1] === 'principals') return [principalTarget(prefix, user.name)];
   const space = SPACES.find((s) => s === segments[1]);
   if (!space) return undefined;
   return [{ href: spaceHref(prefix, space, user.name, [], true), isCollection: true, name: user.name }];

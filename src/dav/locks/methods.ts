@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { claimBlob, releaseBlob, type StagedBlob } from '../../store/blobs.js';
 import type { Queryable } from '../../store/db.js';
 import { covers, createLock, deleteLock, holdLockTable, isBelow, listActiveLocks, refreshLock, type Lock } from '../../store/locks.js';
-import { getNode, insertNode, resolvePath, type Node } from '../../store/nodes.js';
+import { getNode, insertNode, resolvePath, type Node, isCollection } from '../../store/nodes.js';
 import { readXmlBody } from '../body.js';
 import { evaluateConditions } from '../conditional.js';
 import type { DavRequest } from '../context.js';
@@ -90,7 +90,7 @@ export async function lock(req: DavRequest): Promise<void> {
 
   let staged: StagedBlob | undefined;
   if (!req.node) {
-    if (!req.parent || req.parent.kind !== 'collection') throw new DavError(409, { message: 'the parent collection does not exist' });
+    if (!req.parent || !isCollection(req.parent)) throw new DavError(409, { message: 'the parent collection does not exist' });
     if (req.trailingSlash) throw new DavError(409, { message: 'LOCK creates files, not collections' });
     staged = await deps.blobs.stage(user.id, Readable.from([]), 0);
   }
@@ -149,10 +149,10 @@ async function lockTarget(req: DavRequest, tx: Queryable, create: boolean): Prom
   if (node) {
     const locked = await getNode(tx, req.user.id, node.id, true);
     if (!locked) throw new DavError(404);
-    return { node: locked, collection: locked.kind === 'collection' };
+    return { node: locked, collection: isCollection(locked) };
   }
   if (!create) throw new DavError(409, { message: 'the resource was created meanwhile; retry the LOCK' });
-  if (!parent || parent.kind !== 'collection' || !(await getNode(tx, req.user.id, parent.id, true))) {
+  if (!parent || !isCollection(parent) || !(await getNode(tx, req.user.id, parent.id, true))) {
     throw new DavError(409, { message: 'the parent collection does not exist' });
   }
   return { node: undefined, collection: false };

@@ -3,8 +3,9 @@ import { DavError } from '../errors.js';
 import { checkPreconditions, removeLocksUnder, type WriteScope } from '../locks/guard.js';
 import { lockPath, parseTarget } from '../paths.js';
 import { collectBlobs } from '../../store/blobs.js';
-import { copyNode, deleteNode, getNode, moveNode, resolvePath } from '../../store/nodes.js';
+import { copyNode, deleteNode, getNode, moveNode, resolvePath, isCollection } from '../../store/nodes.js';
 import { parseDepth } from './propfind.js';
+import { placementRules } from '../placement.js';
 
 /**
  * The Destination header (RFC 4918 §10.3) as names below the user's home: an absolute URI on
@@ -40,12 +41,12 @@ async function transfer(req: DavRequest, move: boolean): Promise<void> {
   if (req.segments.length === 0) throw new DavError(403, { message: 'the home collection cannot be moved or copied' });
   const to = destinationOf(req);
   if (to.length === 0) throw new DavError(403, { message: 'the home collection cannot be replaced' });
-  const depth = source.kind === 'collection' ? parseDepth(koa.get('Depth') || undefined, 'infinity', move ? ['infinity'] : [0, 'infinity']) : 'infinity';
+  const depth = isCollection(source) ? parseDepth(koa.get('Depth') || undefined, 'infinity', move ? ['infinity'] : [0, 'infinity']) : 'infinity';
   const overwriteHeader = (koa.get('Overwrite') || 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, { message: 'Overwrite must be T or F' });
   const sameName = to.length === req.segments.length && to.every((n, i) => n === req.segments[i]);
   if (sameName) throw new DavError(403, { message: 'source and destination are the same resource' });
-  if (source.kind === 'collection' && isInside(to, req.segments)) throw new DavError(409, { message: 'cannot copy or move a collection into itself' });
+  if (isCollection(source) && isInside(to, req.segments)) throw new DavError(409, { message: 'cannot copy or move a collection into itself' });
 
   const fromPath = lockPath(req.space, req.segments);
   const toPath = lockPath(req.space, to);
@@ -54,9 +55,14 @@ async function transfer(req: DavRequest, move: boolean): Promise<void> {
     const current = await getNode(tx, user.id, source.id, true);
     if (!current) throw new DavError(404);
     const { node: existing, parent } = await resolvePath(tx, user.id, [req.space, ...to]);
-    if (!parent || parent.kind !== 'collection') throw new DavError(409, { message: 'the destination collection does not exist' });
+    if (!parent || !isCollection(parent)) throw new DavError(409, { message: 'the destination collection does not exist' });
     if (existing && overwriteHeader === 'F') throw new DavError(412, { message: 'the destination exists and Overwrite is F' });
     if (existing && isInside(req.segments, to)) throw new DavError(409, { message: 'the destination contains the source' });
+
+    const rules = placementRules.get(current.kind);
+    const landing = { parent, segments: to };
+    if (!rules || !rules.fits(landing)) throw new DavError(403, { message: `a ${current.kind} cannot be put there` });
+    if (!move && !rules.copyable) throw new DavError(403, { message: `a ${current.kind} cannot be copied` });
 
     const scopes: WriteScope[] = [{ path: toPath, subtree: true }, { path: lockPath(req.space, to.slice(0, -1)) }];
     if (move) scopes.push({ path: fromPath, subtree: true }, { path: lockPath(req.space, req.segments.slice(0, -1)) });
@@ -70,8 +76,10 @@ async function transfer(req: DavRequest, move: boolean): Promise<void> {
       await moveNode(tx, current, parent.id, to.at(-1)!);
       // Locks stay with the URL they were taken on (RFC 4918 §7.7); the moved resources leave them.
       await removeLocksUnder(tx, user.id, fromPath);
+      await rules.landed?.(tx, current, current, landing, false);
     } else {
-      await copyNode(tx, current, parent.id, to.at(-1)!, depth === 'infinity');
+      const copy = await copyNode(tx, current, parent.id, to.at(-1)!, depth === 'infinity');
+      await rules.landed?.(tx, current, copy, landing, true);
     }
     return !existing;
   });

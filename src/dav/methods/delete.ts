@@ -4,7 +4,7 @@ import { DavError } from '../errors.js';
 import { checkPreconditions, removeLocksUnder } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { collectBlobs } from '../../store/blobs.js';
-import { deleteNode, getNode } from '../../store/nodes.js';
+import { deleteNode, getNode, isCollection } from '../../store/nodes.js';
 import { parseDepth } from './propfind.js';
 
 /**
@@ -17,7 +17,7 @@ export async function del(req: DavRequest): Promise<void> {
   if (!node) throw new DavError(404);
   if (req.segments.length === 0) throw new DavError(403, { message: 'the home collection cannot be deleted' });
   // §9.6.1: on a collection only Depth: infinity is allowed.
-  if (node.kind === 'collection') parseDepth(req.koa.get('Depth') || undefined, 'infinity', ['infinity']);
+  if (isCollection(node)) parseDepth(req.koa.get('Depth') || undefined, 'infinity', ['infinity']);
   const path = lockPath(req.space, req.segments);
   const scopes = [{ path, subtree: true }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
 

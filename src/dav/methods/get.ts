@@ -2,8 +2,10 @@ import type { DavRequest } from '../context.js';
 import { evaluateConditions } from '../conditional.js';
 import { contentTypeFor } from '../content-type.js';
 import { DavError } from '../errors.js';
+import { textSources } from '../object-text.js';
 import { checkPreconditions } from '../locks/guard.js';
 import type { ByteRange } from '../../store/blobs.js';
+import { isCollection } from '../../store/nodes.js';
 
 /**
  * One byte range from a Range header (RFC 9110 §14.2). Several ranges are answered with the
@@ -38,7 +40,7 @@ export async function get(req: DavRequest): Promise<void> {
     return;
   }
 
-  if (node.kind === 'collection') {
+  if (isCollection(node)) {
     // A plain listing so a browser pointed at the share shows something useful.
     koa.type = 'text/plain; charset=utf-8';
     koa.body = `${req.segments.join('/') || '/'} is a collection; use PROPFIND to list it.\n`;
@@ -46,6 +48,17 @@ export async function get(req: DavRequest): Promise<void> {
   }
 
   const name = req.segments.at(-1) ?? '';
+  const source = textSources.get(node.kind);
+  if (source) {
+    // Content kept in the database (calendar objects, vCards): small, served whole.
+    const text = (await source(req.deps.db, req.user.id, [node.id])).get(node.id);
+    if (text === undefined) throw new DavError(404);
+    koa.status = 200;
+    koa.set('Content-Type', contentTypeFor(name, node.contentType));
+    koa.body = koa.method === 'HEAD' ? null : text;
+    koa.length = Buffer.byteLength(text);
+    return;
+  }
   // Set as stored: Koa's `type` setter would append a charset to what the client chose.
   koa.set('Content-Type', contentTypeFor(name, node.contentType));
   koa.set('Accept-Ranges', 'bytes');

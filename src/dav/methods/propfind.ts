@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Queryable } from '../../store/db.js';
-import { listChildren, listSubtree } from '../../store/nodes.js';
+import { isCollection, listChildren, listSubtree } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { readXmlBody } from '../body.js';
@@ -114,13 +114,13 @@ export async function propfind(req: DavRequest): Promise<void> {
 async function collectTargets(req: DavRequest, q: Queryable, depth: Depth): Promise<PropertyTarget[]> {
   const node = req.node!;
   const toTarget = (n: typeof node, segments: string[]): PropertyTarget => ({
-    href: spaceHref(req.prefix, req.space, req.user.name, segments, n.kind === 'collection'),
-    isCollection: n.kind === 'collection',
+    href: spaceHref(req.prefix, req.space, req.user.name, segments, isCollection(n)),
+    isCollection: isCollection(n),
     name: segments.at(-1) ?? req.user.name,
     node: n,
     lockPath: lockPath(req.space, segments),
   });
-  if (depth === 0 || node.kind !== 'collection') return [toTarget(node, req.segments)];
+  if (depth === 0 || !isCollection(node)) return [toTarget(node, req.segments)];
   if (depth === 1) {
     const members = await listChildren(q, req.user.id, node.id);
     return [toTarget(node, req.segments), ...members.map((m) => toTarget(m, [...req.segments, m.name]))];

@@ -5,7 +5,7 @@ import { DavError } from '../errors.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { BodyTooLargeError, claimBlob, collectBlobs, releaseBlob, type StagedBlob } from '../../store/blobs.js';
-import { insertNode, lockMember, updateContent, usage } from '../../store/nodes.js';
+import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
@@ -19,8 +19,8 @@ export async function put(req: DavRequest): Promise<void> {
   const { koa, deps, user } = req;
   const name = req.segments.at(-1);
   if (name === undefined) throw new DavError(405, { message: 'the home collection cannot be replaced' });
-  if (req.node?.kind === 'collection') throw new DavError(405, { message: 'cannot PUT to a collection' });
-  if (!req.parent || req.parent.kind !== 'collection') throw new DavError(409, { message: 'the parent collection does not exist' });
+  if (isCollection(req.node)) throw new DavError(405, { message: 'cannot PUT to a collection' });
+  if (!req.parent || !isCollection(req.parent)) throw new DavError(409, { message: 'the parent collection does not exist' });
   if (koa.get('Content-Range')) throw new DavError(400, { message: 'partial PUT with Content-Range is not supported' });
 
   const path = lockPath(req.space, req.segments);
@@ -55,12 +55,12 @@ export async function put(req: DavRequest): Promise<void> {
     const { node, created } = await deps.db.transaction(async (tx) => {
       const { parent, member } = await lockMember(tx, user.id, req.parent!.id, name);
       if (!parent) throw new DavError(409, { message: 'the parent collection was removed' });
-      if (member?.kind === 'collection') throw new DavError(405, { message: 'cannot PUT to a collection' });
+      if (isCollection(member)) throw new DavError(405, { message: 'cannot PUT to a collection' });
       evaluateConditions(koa, member, false);
       await checkPreconditions(req, tx, scopes(Boolean(member)));
       replaced = member?.blobSha256 ?? null;
       const node = member
-        ? await updateContent(tx, member, staged.sha256, staged.size, contentType)
+        ? await updateContent(tx, member, { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) })
         : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: 'file', blobSha256: staged.sha256, size: staged.size, contentType });
       // The blob row, for the node's deferred foreign key.
       await claimBlob(tx, deps.blobs, user.id, staged);

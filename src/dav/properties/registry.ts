@@ -1,4 +1,5 @@
 import type { Queryable } from '../../store/db.js';
+import type { Element } from '../xml/parse.js';
 import type { Node } from '../../store/nodes.js';
 import { listProperties, type DeadProperty } from '../../store/properties.js';
 import { usage } from '../../store/nodes.js';
@@ -14,6 +15,8 @@ export interface PropertyTarget {
   node?: Node;
   /** Lock root path ('files/a/b') for stored resources. */
   lockPath?: string;
+  /** Set on a user's principal resource (RFC 3744 §2): that user's name. */
+  principal?: string;
 }
 
 /**
@@ -65,10 +68,27 @@ export interface PropertyDefinition {
   /** Inner XML of the property, or undefined when this resource does not have it. */
   get(target: PropertyTarget, scope: PropertyScope): Promise<string | undefined> | string | undefined;
   /**
-   * Writable live properties are stored as dead ones (displayname); any other definition is
-   * protected and a PROPPATCH on it fails with DAV:cannot-modify-protected-property.
+   * Writable live properties are stored as dead ones (displayname), or by `store` when they
+   * live elsewhere; any other definition is protected and a PROPPATCH on it fails with
+   * DAV:cannot-modify-protected-property.
    */
   writable?: boolean;
+  store?: PropertyStore;
+}
+
+/** A refused property value: its status and precondition (e.g. CALDAV:valid-calendar-data). */
+export interface PropertyRefusal {
+  status: number;
+  ns: string;
+  condition: string;
+}
+
+/** How a writable live property kept outside the dead properties is checked and written. */
+export interface PropertyStore {
+  /** undefined when the value is acceptable for this resource. */
+  validate(target: PropertyTarget, value: Element): PropertyRefusal | undefined;
+  /** Writes a value (undefined: remove) inside the caller's transaction. */
+  apply(tx: Queryable, target: PropertyTarget, value: Element | undefined): Promise<void>;
 }
 
 /** Every live property, by Clark name. Registering one twice is a start-up error. */

@@ -1,6 +1,14 @@
-import { DAV } from '../xml/names.js';
-import { davEl, escapeXml } from '../xml/write.js';
+import type { NodeKind } from '../../store/nodes.js';
+import { contentTypeFor } from '../content-type.js';
+import { CALDAV, CARDDAV, DAV } from '../xml/names.js';
+import { davEl, el, escapeXml } from '../xml/write.js';
 import { properties, type PropertyDefinition } from './registry.js';
+
+/** What a collection's kind adds to DAV:collection (RFC 4791 §4.2, RFC 6352 §5.2); principals add DAV:principal (RFC 3744 §4). */
+const KIND_TYPES: Partial<Record<NodeKind, string>> = {
+  calendar: el(CALDAV, 'calendar'),
+  addressbook: el(CARDDAV, 'addressbook'),
+};
 
 /** The RFC 4918 §15 live properties of stored and virtual resources. */
 const webdavProperties: PropertyDefinition[] = [
@@ -8,7 +16,8 @@ const webdavProperties: PropertyDefinition[] = [
     ns: DAV,
     local: 'resourcetype',
     inAllprop: true,
-    get: (t) => (t.isCollection ? davEl('collection') : ''),
+    get: (t) =>
+      (t.isCollection ? davEl('collection') : '') + (t.node ? (KIND_TYPES[t.node.kind] ?? '') : '') + (t.principal !== undefined ? davEl('principal') : ''),
   },
   {
     ns: DAV,
@@ -22,13 +31,13 @@ const webdavProperties: PropertyDefinition[] = [
     ns: DAV,
     local: 'getcontentlength',
     inAllprop: true,
-    get: (t) => (t.node && t.node.kind === 'file' ? String(t.node.size) : undefined),
+    get: (t) => (t.node && !t.isCollection ? String(t.node.size) : undefined),
   },
   {
     ns: DAV,
     local: 'getcontenttype',
     inAllprop: true,
-    get: (t) => (t.node && t.node.kind === 'file' ? escapeXml(t.node.contentType ?? 'application/octet-stream') : t.isCollection ? 'httpd/unix-directory' : undefined),
+    get: (t) => (t.node && !t.isCollection ? escapeXml(contentTypeFor(t.name, t.node.contentType)) : t.isCollection ? 'httpd/unix-directory' : undefined),
   },
   {
     ns: DAV,

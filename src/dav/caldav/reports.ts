@@ -1,0 +1,207 @@
+import { calendarCandidates, calendarObjectData, calendarSettings } from '../../store/calendars.js';
+import type { Queryable } from '../../store/db.js';
+import { listChildren, resolvePath, type Node } from '../../store/nodes.js';
+import type { DavRequest } from '../context.js';
+import { DavError } from '../errors.js';
+import { multistatus, propstatResponse, statusResponse } from '../multistatus.js';
+import { lockPath, parseTarget, spaceHref } from '../paths.js';
+import { parseDepth, parsePropfind, propstats, type PropfindRequest } from '../methods/propfind.js';
+import { PropertyScope, type PropertyTarget } from '../properties/registry.js';
+import { reports } from '../reports/registry.js';
+import { child, children, is, namespaceOf, textContent, type Element } from '../xml/parse.js';
+import { CALDAV, DAV } from '../xml/names.js';
+import { el, escapeXml } from '../xml/write.js';
+import { parseCalendarDataRequest, renderCalendarData, type CalendarDataRequest } from './ical/calendar-data.js';
+import { FilterError, matchesFilter, parseFilter, parseQueryTimezone, prefilter, type CompFilter, type TimeRange } from './ical/filter.js';
+import { freeBusy } from './ical/freebusy.js';
+import { parseUtc } from './ical/time.js';
+
+/** Most hrefs one calendar-multiget may name. */
+export const MAX_MULTIGET_HREFS = 5_000;
+/** Floating and all-day times shift by at most this much between time zones (UTC−12 … UTC+14). */
+const FLOATING_MARGIN_MS = 14 * 3600 * 1000;
+
+/** A report body's property request, with CALDAV:calendar-data taken out (only reports answer it, §9.6). */
+function splitRequest(body: Element): { props: PropfindRequest; calendarData?: CalendarDataRequest } {
+  const props = parsePropfind(wrapAsPropfind(body));
+  if (props.kind !== 'prop') return { props };
+  const data = props.names.find((n) => is(n, CALDAV, 'calendar-data'));
+  const names = props.names.filter((n) => n !== data);
+  return { props: { kind: 'prop', names }, ...(data ? { calendarData: parseCalendarDataRequest(data) } : {}) };
+}
+
+/** The report's prop/allprop/propname children seen as a propfind, so PROPFIND's machinery answers them. */
+function wrapAsPropfind(body: Element): Element | undefined {
+  const part = children(body).find((c) => namespaceOf(c) === DAV && ['prop', 'allprop', 'propname'].includes(c.localName ?? ''));
+  if (!part) return undefined;
+  const doc = body.ownerDocument!;
+  const propfind = doc.createElementNS(DAV, 'propfind');
+  propfind.appendChild(part.cloneNode(true));
+  return propfind;
+}
+
+interface Match {
+  node: Node;
+  segments: string[];
+  data: string;
+}
+
+/** One 207 for matched calendar objects: their properties and, when asked, their calendar data. */
+async function respond(req: DavRequest, q: Queryable, matches: Match[], request: ReturnType<typeof splitRequest>, missing: string[], timezone: string | undefined): Promise<void> {
+  const targets: PropertyTarget[] = matches.map((m) => ({
+    href: spaceHref(req.prefix, req.space, req.user.name, m.segments, false),
+    isCollection: false,
+    name: m.segments.at(-1)!,
+    node: m.node,
+    lockPath: lockPath(req.space, m.segments),
+  }));
+  const scope = new PropertyScope(q, req.user.id, req, targets);
+  const responses: string[] = [];
+  for (const [i, target] of targets.entries()) {
+    const groups = await propstats(target, request.props, scope);
+    if (request.calendarData) {
+      const text = renderCalendarData(matches[i]!.data, request.calendarData, timezone ? { defaultTimezone: timezone } : {});
+      groups.set(200, [...(groups.get(200) ?? []), el(CALDAV, 'calendar-data', escapeXml(text))]);
+    }
+    responses.push(propstatResponse(target.href, groups));
+  }
+  for (const href of missing) responses.push(statusResponse(href, 404));
+  req.koa.status = 207;
+  req.koa.type = 'application/xml; charset=utf-8';
+  req.koa.body = multistatus(responses);
+}
+
+/** calendar-multiget (RFC 4791 §7.9): the named objects, in one query for their data. */
+async function calendarMultiget(req: DavRequest, body: Element): Promise<void> {
+  const request = splitRequest(body);
+  const hrefs = children(body).filter((c) => is(c, DAV, 'href')).map((h) => textContent(h).trim());
+  if (hrefs.length === 0) throw new DavError(400, { message: 'calendar-multiget names no href' });
+  if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
+  const { db } = req.deps;
+  const found: Match[] = [];
+  const missing: string[] = [];
+  // Members of the requested calendar are found with one query; other hrefs one by one.
+  const members = req.node && req.node.kind === 'calendar' ? new Map((await listChildren(db, req.user.id, req.node.id)).map((n) => [n.name, n])) : new Map<string, Node>();
+  for (const href of hrefs) {
+    const segments = hrefSegments(req, href);
+    let node: Node | undefined;
+    if (segments && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i])) node = members.get(segments.at(-1)!);
+    else if (segments) node = (await resolvePath(db, req.user.id, [req.space, ...segments])).node;
+    if (node && node.kind === 'calendar-object' && segments) found.push({ node, segments, data: '' });
+    else missing.push(href);
+  }
+  const data = await calendarObjectData(db, req.user.id, found.map((m) => m.node.id));
+  for (const m of found) m.data = data.get(m.node.id) ?? '';
+  await respond(req, db, found, request, missing, await calendarTimezone(req, req.node));
+}
+
+/** The names below the user's home that an href of this user's calendars space points to. */
+function hrefSegments(req: DavRequest, href: string): string[] | undefined {
+  try {
+    const target = parseTarget(new URL(href, 'http://host').pathname, req.prefix);
+    return target?.type === 'space' && target.space === req.space && target.owner === req.user.name ? target.segments : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The time zone for floating times: the query's CALDAV:timezone, else the calendar's (§7.8, §5.2.2). */
+async function calendarTimezone(req: DavRequest, calendar: Node | undefined, body?: Element): Promise<string | undefined> {
+  const given = body && child(body, CALDAV, 'timezone');
+  if (given) {
+    try {
+      return parseQueryTimezone(given);
+    } catch (error) {
+      if (error instanceof FilterError) throw new DavError(403, { condition: error.condition, ns: CALDAV, message: error.message });
+      throw error;
+    }
+  }
+  if (!calendar || calendar.kind !== 'calendar') return undefined;
+  return (await calendarSettings(req.deps.db, req.user.id, [calendar.id])).get(calendar.id)?.timezone ?? undefined;
+}
+
+function filterOf(body: Element): CompFilter {
+  const element = child(body, CALDAV, 'filter');
+  if (!element) throw new DavError(403, { condition: 'valid-filter', ns: CALDAV, message: 'calendar-query needs a filter' });
+  try {
+    return parseFilter(element);
+  } catch (error) {
+    if (error instanceof FilterError) throw new DavError(403, { condition: error.condition, ns: CALDAV, message: error.message });
+    throw error;
+  }
+}
+
+/** Whether a candidate's index alone decides it: a single instance clearly inside or outside the range. */
+function decidedByIndex(c: { firstStart: Date | null; lastEnd: Date | null; recurring: boolean }, range: TimeRange): boolean {
+  if (c.recurring || !c.firstStart || !c.lastEnd) return false;
+  const start = range.start?.getTime() ?? -Infinity;
+  const end = range.end?.getTime() ?? Infinity;
+  return c.firstStart.getTime() >= start + FLOATING_MARGIN_MS && c.lastEnd.getTime() <= end - FLOATING_MARGIN_MS;
+}
+
+/**
+ * calendar-query (RFC 4791 §7.8). The index selects candidates by component type and time
+ * range (widened for floating times); only those the index cannot decide are parsed.
+ */
+async function calendarQuery(req: DavRequest, body: Element): Promise<void> {
+  const request = splitRequest(body);
+  const filter = filterOf(body);
+  const node = req.node!;
+  const { db } = req.deps;
+  const calendar = node.kind === 'calendar' ? node : undefined;
+  const timezone = await calendarTimezone(req, calendar ?? req.parent, body);
+  const options = timezone ? { defaultTimezone: timezone } : {};
+  // Validated, but Depth 0 on a calendar is read as 1: Microsoft's clients send the wrong Depth on REPORT.
+  parseDepth(req.koa.get('Depth') || undefined, 0);
+
+  let matches: Match[] = [];
+  if (node.kind === 'calendar-object') {
+    const data = (await calendarObjectData(db, req.user.id, [node.id])).get(node.id) ?? '';
+    if (matchesFilter(data, filter, options)) matches = [{ node, segments: req.segments, data }];
+  } else if (calendar) {
+    const pre = prefilter(filter);
+    const range = pre.timeRange;
+    const widened = {
+      ...(pre.componentType ? { componentType: pre.componentType } : {}),
+      ...(range?.start ? { start: new Date(range.start.getTime() - FLOATING_MARGIN_MS) } : {}),
+      ...(range?.end ? { end: new Date(range.end.getTime() + FLOATING_MARGIN_MS) } : {}),
+    };
+    for (const c of await calendarCandidates(db, req.user.id, calendar.id, widened)) {
+      const certain = pre.exact && (!range || decidedByIndex(c, range));
+      if (certain || matchesFilter(c.data, filter, options)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
+    }
+  }
+  await respond(req, db, matches, request, [], timezone);
+}
+
+/** free-busy-query (RFC 4791 §7.10): a VFREEBUSY for the range over the calendar's events. */
+async function freeBusyQuery(req: DavRequest, body: Element): Promise<void> {
+  const element = child(body, CALDAV, 'time-range');
+  const start = element?.getAttribute('start');
+  const end = element?.getAttribute('end');
+  const range = { start: (start && parseUtc(start)) || undefined, end: (end && parseUtc(end)) || undefined };
+  if (!range.start || !range.end || range.end <= range.start) throw new DavError(400, { message: 'free-busy-query needs a time-range with start before end' });
+  const calendar = req.node!;
+  if (calendar.kind !== 'calendar') throw new DavError(403, { message: 'free-busy-query runs on a calendar' });
+  const timezone = await calendarTimezone(req, calendar);
+  const objects: string[] = [];
+  for (const componentType of ['VEVENT', 'VFREEBUSY']) {
+    const candidates = await calendarCandidates(req.deps.db, req.user.id, calendar.id, {
+      componentType,
+      start: new Date(range.start.getTime() - FLOATING_MARGIN_MS),
+      end: new Date(range.end.getTime() + FLOATING_MARGIN_MS),
+    });
+    objects.push(...candidates.map((c) => c.data));
+  }
+  req.koa.status = 200;
+  req.koa.type = 'text/calendar; charset=utf-8';
+  req.koa.body = freeBusy(objects, { start: range.start, end: range.end }, timezone ? { defaultTimezone: timezone } : {});
+}
+
+const inCalendars = (space: string, node: Node) => space === 'calendars' && (node.kind === 'calendar' || node.kind === 'calendar-object');
+
+reports.register(
+  { ns: CALDAV, local: 'calendar-multiget', appliesTo: inCalendars, run: calendarMultiget },
+  { ns: CALDAV, local: 'calendar-query', appliesTo: inCalendars, run: calendarQuery },
+  { ns: CALDAV, local: 'free-busy-query', appliesTo: (space, node) => space === 'calendars' && node.kind === 'calendar', run: freeBusyQuery },
+);
