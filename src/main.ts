@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 import { collectAllBlobs, FileBlobStore } from './store/blobs.js';
-import { migrate } from './store/migrate.js';
+import { analyze, migrate } from './store/migrate.js';
 import { openDatabase, StoreBusyError } from './store/open.js';
 
 async function main(): Promise<void> {
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const db = await openDatabase(config);
   const applied = await migrate(db);
   if (applied.length > 0) log.info('schema migrated', { versions: applied });
+  if (db.kind === 'pglite') await analyze(db);
   const blobs = new FileBlobStore(path.join(config.dataDir, 'blobs'));
   // Left by a crash: half-received uploads, and bodies nothing references any more.
   await blobs.sweepTemporary(0);

@@ -1,7 +1,7 @@
 import type { Queryable } from './db.js';
 import { insertNode, rowToNode, type Node, type NodeRow } from './nodes.js';
 
-type NodeRowWithIndex = NodeRow & { first_start: Date | null; last_end: Date | null; recurring: boolean; data: string };
+type NodeRowWithIndex = NodeRow & { first_start: Date | null; last_end: Date | null; recurring: boolean };
 
 /** A calendar collection's own settings (RFC 4791 §5.2). */
 export interface CalendarSettings {
@@ -90,18 +90,21 @@ export async function copyCalendarObject(tx: Queryable, userId: number, fromNode
   );
 }
 
-/** A calendar member selected by the index for a calendar-query. */
+/** A calendar member selected by the index for a calendar-query (its text is loaded separately, when needed). */
 export interface CalendarCandidate {
   node: Node;
   firstStart: Date | null;
   lastEnd: Date | null;
   recurring: boolean;
-  data: string;
 }
 
+/** How far a "short" object may span: the start index is searched this much before the range. */
+const SHORT_SPAN_MS = 7 * 86_400_000;
+
 /**
- * Members of a calendar that may match: of the given component type, overlapping the range as
- * the index knows it (a NULL start or end counts as open). One indexed query.
+ * Members of a calendar that may match: of the given component type and overlapping the
+ * range as the index knows it (a NULL start or end counts as open). Short single instances
+ * come from the start index, the others from the end index (migration 0005).
  */
 export async function calendarCandidates(
   q: Queryable,
@@ -109,16 +112,32 @@ export async function calendarCandidates(
   calendarId: number,
   filter: { componentType?: string; start?: Date; end?: Date },
 ): Promise<CalendarCandidate[]> {
+  const params: unknown[] = [userId, calendarId];
+  const common = ['o.user_id = $1', 'o.calendar_id = $2'];
+  if (filter.componentType) common.push(`o.component = $${params.push(filter.componentType)}`);
+  const short = [...common, 'NOT o.long_span'];
+  const long = [...common, 'o.long_span'];
+  if (filter.start) {
+    const start = params.push(filter.start);
+    short.push(`o.first_start > $${params.push(new Date(filter.start.getTime() - SHORT_SPAN_MS))}`, `o.last_end > $${start}`);
+    long.push(`COALESCE(o.last_end, 'infinity'::timestamptz) > $${start}`);
+  }
+  if (filter.end) {
+    const end = params.push(filter.end);
+    short.push(`o.first_start < $${end}`);
+    long.push(`(o.first_start IS NULL OR o.first_start < $${end})`);
+  }
+  const select = (where: string[]) =>
+    `SELECT o.user_id, o.node_id, o.first_start, o.last_end, o.recurring FROM calendar_objects o WHERE ${where.join(' AND ')}`;
+  // Materialized: candidates come from the partial indexes first, then their nodes by primary
+  // key, whatever the planner's statistics say (PGlite never gathers them by itself).
   const rows = await q.query<NodeRowWithIndex>(
-    `SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
-            n.created_at, n.modified_at, o.first_start, o.last_end, o.recurring, o.data
-       FROM calendar_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
-      WHERE o.user_id = $1 AND o.calendar_id = $2
-        AND ($3::text IS NULL OR o.component = $3)
-        AND ($4::timestamptz IS NULL OR o.last_end IS NULL OR o.last_end > $4)
-        AND ($5::timestamptz IS NULL OR o.first_start IS NULL OR o.first_start < $5)
+    `WITH candidates AS MATERIALIZED (${select(short)} UNION ALL ${select(long)})
+     SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
+            n.created_at, n.modified_at, c.first_start, c.last_end, c.recurring
+       FROM candidates c JOIN nodes n ON n.user_id = c.user_id AND n.id = c.node_id
       ORDER BY n.name`,
-    [userId, calendarId, filter.componentType ?? null, filter.start ?? null, filter.end ?? null],
+    params,
   );
-  return rows.map((row) => ({ node: rowToNode(row), firstStart: row.first_start, lastEnd: row.last_end, recurring: row.recurring, data: row.data }));
+  return rows.map((row) => ({ node: rowToNode(row), firstStart: row.first_start, lastEnd: row.last_end, recurring: row.recurring }));
 }

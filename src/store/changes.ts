@@ -30,6 +30,7 @@ export interface ChangeQuery {
  * from: all names whose latest change is at or below the last rank have been reported.
  */
 export async function memberChanges(q: Queryable, userId: number, collectionId: number, query: ChangeQuery): Promise<MemberChange[]> {
+  if (query.since !== undefined && query.since > 0) return changedMembers(q, userId, collectionId, query.since, query.upTo, query.limit);
   const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
     `WITH latest AS (
        SELECT name, max(token) AS token FROM changes
@@ -49,6 +50,29 @@ export async function memberChanges(q: Queryable, userId: number, collectionId: 
       ORDER BY rank, m.id
       LIMIT $7`,
     [userId, collectionId, query.since ?? 0, query.upTo, query.since === undefined, query.afterId ?? null, query.limit ?? null],
+  );
+  return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
+}
+
+/**
+ * An incremental sync: only the names logged since the token, each looked up by name (no scan
+ * of the collection's members). A name whose latest change came after `upTo` is left for the
+ * next sync, as in memberChanges.
+ */
+async function changedMembers(q: Queryable, userId: number, collectionId: number, since: number, upTo: number, limit: number | undefined): Promise<MemberChange[]> {
+  const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
+    `WITH latest AS (
+       SELECT name, max(token) AS token FROM changes
+        WHERE user_id = $1 AND collection_id = $2 AND token > $3
+        GROUP BY name HAVING max(token) <= $4
+     )
+     SELECT l.name AS member_name, l.token AS rank,
+            m.user_id, m.id, m.parent_id, m.name, m.kind, m.blob_sha256, m.size, m.content_type, m.etag,
+            m.sync_token, m.created_at, m.modified_at
+       FROM latest l LEFT JOIN nodes m ON m.user_id = $1 AND m.parent_id = $2 AND m.name = l.name
+      ORDER BY rank, m.id
+      LIMIT $5`,
+    [userId, collectionId, since, upTo, limit ?? null],
   );
   return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
 }

@@ -114,6 +114,15 @@ export async function listChildren(q: Queryable, userId: number, parentId: numbe
   return rows.map(rowToNode);
 }
 
+/** The members of a collection with the given names, by name (one indexed query). */
+export async function findChildren(q: Queryable, userId: number, parentId: number, names: readonly string[]): Promise<Map<string, Node>> {
+  const rows = await q.query<NodeRow>(
+    `SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = ANY($3::text[])`,
+    [userId, parentId, names],
+  );
+  return new Map(rows.map((row) => [row.name, rowToNode(row)]));
+}
+
 export interface Descendant {
   node: Node;
   /** Names from the starting node down to this one (empty for the start itself). */

@@ -1,6 +1,6 @@
 import { calendarCandidates, calendarObjectData, calendarSettings } from '../../store/calendars.js';
 import type { Queryable } from '../../store/db.js';
-import { listChildren, resolvePath, type Node } from '../../store/nodes.js';
+import { findChildren, resolvePath, type Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { multistatus, propstatResponse, statusResponse } from '../multistatus.js';
@@ -80,12 +80,17 @@ async function calendarMultiget(req: DavRequest, body: Element): Promise<void> {
   const { db } = req.deps;
   const found: Match[] = [];
   const missing: string[] = [];
-  // Members of the requested calendar are found with one query; other hrefs one by one.
-  const members = req.node && req.node.kind === 'calendar' ? new Map((await listChildren(db, req.user.id, req.node.id)).map((n) => [n.name, n])) : new Map<string, Node>();
-  for (const href of hrefs) {
-    const segments = hrefSegments(req, href);
+  // Members of the requested calendar are found with one query by name; other hrefs one by one.
+  const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
+  const inCalendar = (segments: string[] | undefined): segments is string[] =>
+    segments !== undefined && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i]);
+  const members =
+    req.node?.kind === 'calendar'
+      ? await findChildren(db, req.user.id, req.node.id, named.flatMap(({ segments }) => (inCalendar(segments) ? [segments.at(-1)!] : [])))
+      : new Map<string, Node>();
+  for (const { href, segments } of named) {
     let node: Node | undefined;
-    if (segments && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i])) node = members.get(segments.at(-1)!);
+    if (inCalendar(segments) && req.node?.kind === 'calendar') node = members.get(segments.at(-1)!);
     else if (segments) node = (await resolvePath(db, req.user.id, [req.space, ...segments])).node;
     if (node && node.kind === 'calendar-object' && segments) found.push({ node, segments, data: '' });
     else missing.push(href);
@@ -166,9 +171,14 @@ async function calendarQuery(req: DavRequest, body: Element): Promise<void> {
       ...(range?.start ? { start: new Date(range.start.getTime() - FLOATING_MARGIN_MS) } : {}),
       ...(range?.end ? { end: new Date(range.end.getTime() + FLOATING_MARGIN_MS) } : {}),
     };
-    for (const c of await calendarCandidates(db, req.user.id, calendar.id, widened)) {
-      const certain = pre.exact && (!range || decidedByIndex(c, range));
-      if (certain || matchesFilter(c.data, filter, options)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
+    const candidates = await calendarCandidates(db, req.user.id, calendar.id, widened);
+    const certain = (c: (typeof candidates)[number]) => pre.exact && (!range || decidedByIndex(c, range));
+    // Text only where it is needed: to decide a candidate, or to return it as calendar-data.
+    const needed = candidates.filter((c) => request.calendarData || !certain(c)).map((c) => c.node.id);
+    const texts = await calendarObjectData(db, req.user.id, needed);
+    for (const c of candidates) {
+      const data = texts.get(c.node.id) ?? '';
+      if (certain(c) || matchesFilter(data, filter, options)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data });
     }
   }
   await respond(req, db, matches, request, [], timezone);
@@ -191,7 +201,7 @@ async function freeBusyQuery(req: DavRequest, body: Element): Promise<void> {
       start: new Date(range.start.getTime() - FLOATING_MARGIN_MS),
       end: new Date(range.end.getTime() + FLOATING_MARGIN_MS),
     });
-    objects.push(...candidates.map((c) => c.data));
+    objects.push(...(await calendarObjectData(req.deps.db, req.user.id, candidates.map((c) => c.node.id))).values());
   }
   req.koa.status = 200;
   req.koa.type = 'text/calendar; charset=utf-8';
