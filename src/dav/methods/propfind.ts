@@ -46,6 +46,18 @@ export function parseDepth(header: string | undefined, fallback: Depth, allowed:
   return depth;
 }
 
+/**
+ * Whether dead properties can be part of the answer: not when only protected live properties
+ * are asked for (a sync client's getetag), which spares a lookup over every member.
+ */
+function needsDeadProperties(request: PropfindRequest): boolean {
+  if (request.kind !== 'prop') return true;
+  return request.names.some((n) => {
+    const def = properties.get(namespaceOf(n), n.localName ?? '');
+    return !def || def.writable === true;
+  });
+}
+
 /** Properties of one target, grouped by status. */
 export async function propstats(target: PropertyTarget, request: PropfindRequest, scope: PropertyScope): Promise<PropstatGroups> {
   const groups: PropstatGroups = new Map();
@@ -54,7 +66,7 @@ export async function propstats(target: PropertyTarget, request: PropfindRequest
     if (list) list.push(xml);
     else groups.set(status, [xml]);
   };
-  const dead = await scope.deadProperties(target);
+  const dead = needsDeadProperties(request) ? await scope.deadProperties(target) : [];
 
   if (request.kind === 'propname') {
     for (const def of properties.all()) if ((await def.get(target, scope)) !== undefined) add(200, el(def.ns, def.local));

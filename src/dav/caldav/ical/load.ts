@@ -40,6 +40,26 @@ export function loadStored(text: string): ICAL.Component | null {
   }
 }
 
+/** Parsed objects kept for read-only use, keyed by their text: a changed object is a new key. */
+const parsed = new Map<string, ICAL.Component | null>();
+const PARSED_MAX = 2_000;
+/** Larger objects are parsed each time rather than kept (the cache stays within tens of MiB). */
+const PARSED_MAX_TEXT = 64 * 1024;
+
+/**
+ * loadStored for callers that never change the component (filter matching): repeated queries
+ * over the same recurring objects parse each once. Bounded; the oldest entry goes first.
+ */
+export function loadForReading(text: string): ICAL.Component | null {
+  const hit = parsed.get(text);
+  if (hit !== undefined) return hit;
+  const root = loadStored(text);
+  if (text.length > PARSED_MAX_TEXT) return root;
+  if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
+  parsed.set(text, root);
+  return root;
+}
+
 /** Top-level components other than VTIMEZONE (and X- components, which we carry but ignore). */
 export function mainComponents(root: ICAL.Component): ICAL.Component[] {
   return root.getAllSubcomponents().filter((c) => c.name !== 'vtimezone' && !c.name.startsWith('x-'));

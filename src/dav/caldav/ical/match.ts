@@ -2,7 +2,7 @@
 import ICAL from 'ical.js';
 import { textMatches } from './collation.js';
 import type { CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange } from './filter.js';
-import { loadStored, mainComponents } from './load.js';
+import { loadForReading, mainComponents } from './load.js';
 import { expandInstances, recurrenceSets, type Expansion, type Occurrence, type RecurrenceSet } from './recurrence.js';
 import { addDurationMs, toMs, type Zone } from './time.js';
 import { alarmReachMs, alarmTriggers, freeBusySpans, occurrenceSpan } from './timerange.js';
@@ -24,7 +24,7 @@ interface Context {
  * deciding counts as a match, as its index entry (lastEnd null) does.
  */
 export function matchesFilter(text: string, filter: CompFilter, options: { defaultTimezone?: string }): boolean {
-  const root = loadStored(text);
+  const root = loadForReading(text);
   if (!root || filter.name !== 'VCALENDAR' || filter.isNotDefined) return false;
   const context: Context = { floating: resolveDefaultTimezone(options.defaultTimezone), sets: new Map(), expansions: new Map(), setIds: new Map() };
   const byName = new Map<string, ICAL.Component[]>();
