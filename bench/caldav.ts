@@ -89,31 +89,31 @@ export async function caldavBench(base: string, auth: string, count = 10_000): P
   );
   rows.push([`PUT ${count} events, 8 clients (events/s)`, (count / ((performance.now() - started) / 1000)).toFixed(0)]);
 
-  const propfind = await timedRuns(3, async () => {
+  const propfind = await timedRuns(5, async () => {
     const { status, text } = await request(cal, 'PROPFIND', '<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>', { Depth: '1' });
     const n = text.split('<D:response>').length - 1;
     if (status !== 207 || n !== count + 1) throw new Error(`PROPFIND: ${status}, ${n} responses`);
   });
-  rows.push([`PROPFIND Depth 1 with getetag, ${count} events (ms)`, propfind.toFixed(0)]);
+  rows.push([`PROPFIND Depth 1 with getetag, ${count} events (ms, median of 5)`, propfind.toFixed(0)]);
 
   const hrefs = events.slice(0, 100).map((e) => `<D:href>/dav/calendars/admin/bench/${e.name}</D:href>`).join('');
-  const multiget = await timedRuns(5, async () => {
+  const multiget = await timedRuns(15, async () => {
     const body = `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>${hrefs}</C:calendar-multiget>`;
     const { status, text } = await request(cal, 'REPORT', body, { Depth: '1' });
     if (status !== 207 || text.split('BEGIN:VCALENDAR').length - 1 !== 100) throw new Error('multiget: wrong answer');
   });
-  rows.push(['calendar-multiget of 100 (ms)', multiget.toFixed(1)]);
+  rows.push(['calendar-multiget of 100 (ms, median of 15)', multiget.toFixed(1)]);
 
   // February 2026, counted independently from the generated instances.
   const [from, to] = [Date.UTC(2026, 1, 1), Date.UTC(2026, 2, 1)];
   const expected = events.filter((e) => e.instances.some(([s, t]) => s < to && t > from)).length;
   const query = `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="${stamp(from)}" end="${stamp(to)}"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`;
-  const monthly = await timedRuns(5, async () => {
+  const monthly = await timedRuns(15, async () => {
     const { status, text } = await request(cal, 'REPORT', query, { Depth: '1' });
     const n = text.split('<D:response>').length - 1;
     if (status !== 207 || n !== expected) throw new Error(`calendar-query: ${n} matches, expected ${expected}`);
   });
-  rows.push([`calendar-query, one month (${expected} matches) (ms)`, monthly.toFixed(1)]);
+  rows.push([`calendar-query, one month (${expected} matches) (ms, median of 15)`, monthly.toFixed(1)]);
 
   const tokenOf = (text: string) => /<D:sync-token>([^<]+)<\/D:sync-token>/.exec(text)?.[1];
   const syncBody = (token: string) => `<D:sync-collection xmlns:D="DAV:"><D:sync-token>${token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`;
@@ -121,11 +121,11 @@ export async function caldavBench(base: string, auth: string, count = 10_000): P
   const token = tokenOf(initial.text);
   if (initial.status !== 207 || !token) throw new Error(`initial sync-collection: ${initial.status}`);
   for (const e of events.slice(0, 10)) await request(cal + e.name, 'PUT', e.text.replace('SUMMARY:', 'SUMMARY:Changed '), { 'Content-Type': 'text/calendar' });
-  const sync = await timedRuns(5, async () => {
+  const sync = await timedRuns(15, async () => {
     const { status, text } = await request(cal, 'REPORT', syncBody(token));
     if (status !== 207 || text.split('<D:response>').length - 1 !== 10) throw new Error('sync-collection: wrong answer');
   });
-  rows.push(['sync-collection after 10 changes (ms)', sync.toFixed(1)]);
+  rows.push(['sync-collection after 10 changes (ms, median of 15)', sync.toFixed(1)]);
   agent.destroy();
   return rows;
 }

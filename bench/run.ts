@@ -1,12 +1,12 @@
 /**
  * npm run bench — file and calendar figures on this machine, against a Davenport process of its own.
- * BENCH_EVENTS sets the calendar size (10 000 by default).
+ * BENCH_EVENTS sets the calendar size (10 000 by default); BENCH_ONLY=caldav skips the files.
  * Rows match ../shared/PEERS.md where a peer was measured. TEST_DATABASE_URL runs it on PostgreSQL.
  */
 import http from 'node:http';
 import os from 'node:os';
 import { basicAuthorization } from '../test/helpers/server.js';
-import { spawnServer, writeBody } from '../test/helpers/process.js';
+import { spawnServer, writeBody, type ServerProcess } from '../test/helpers/process.js';
 import { createTestLocation } from '../test/helpers/store.js';
 import { caldavBench } from './caldav.js';
 
@@ -47,6 +47,21 @@ async function main(): Promise<void> {
   const base = `${server.url}/dav/files/admin/`;
   const rows: Array<[string, string]> = [];
   try {
+    if (process.env.BENCH_ONLY !== 'caldav') await fileBench(base, auth, server, rows);
+    rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
+  } finally {
+    await server.stop();
+    await location.remove();
+  }
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`Davenport benchmarks — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, store: ${location.databaseUrl ? 'PostgreSQL' : 'PGlite'}, loopback`);
+  for (const [name, value] of rows) console.log(`${name.padEnd(60)} ${value}`);
+}
+
+/** Files: 1 GiB streamed both ways, many small files, a folder listed and moved. */
+async function fileBench(base: string, auth: string, server: ServerProcess, rows: Array<[string, string]>): Promise<void> {
+  {
     const idle = server.rss();
     const GIB = 1024 ** 3;
     const putMs: number[] = [];
@@ -89,15 +104,7 @@ async function main(): Promise<void> {
       }));
     }
     rows.push(['MOVE of a 2 000-file folder (ms, median of 5)', median(moveMs).toFixed(1)]);
-    rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
-  } finally {
-    await server.stop();
-    await location.remove();
   }
-
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Davenport file benchmarks — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, store: ${location.databaseUrl ? 'PostgreSQL' : 'PGlite'}, loopback`);
-  for (const [name, value] of rows) console.log(`${name.padEnd(60)} ${value}`);
 }
 
 main().catch((error: unknown) => {

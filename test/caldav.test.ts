@@ -56,6 +56,27 @@ describe('calendar collections', () => {
     assert.equal((await req('MKCALENDAR', home + 'work/')).status, 405);
   });
 
+  test('PROPPATCH sets and removes calendar properties; a bad time zone changes nothing', async () => {
+    const A = 'http://apple.com/ns/ical/';
+    const patch = (inner: string) => req('PROPPATCH', home + 'personal/', { body: `<D:propertyupdate xmlns:D="DAV:" xmlns:C="${C}" xmlns:A="${A}">${inner}</D:propertyupdate>` });
+    const tz = fixture('new-york-timezone.ics').replace(/</g, '&lt;');
+    const set = await patch(`<D:set><D:prop><D:displayname>Home</D:displayname><A:calendar-color>#00FF00FF</A:calendar-color><A:calendar-order>3</A:calendar-order><C:calendar-timezone>${tz}</C:calendar-timezone></D:prop></D:set>`);
+    assert.equal(set.status, 207);
+    assert.doesNotMatch(await set.text(), /HTTP\/1.1 [45]/);
+    const read = () => req('PROPFIND', home + 'personal/', { headers: { Depth: '0' }, body: `<propfind xmlns="DAV:"><prop><displayname/><calendar-color xmlns="${A}"/><calendar-order xmlns="${A}"/><C:calendar-timezone xmlns:C="${C}"/></prop></propfind>` }).then((r) => r.text());
+    let props = await read();
+    for (const expected of ['>Home<', '#00FF00FF', '>3<', 'TZID:America/New_York']) assert.ok(props.includes(expected), expected);
+    const bad = await patch(`<D:set><D:prop><A:calendar-color>#000000FF</A:calendar-color><C:calendar-timezone>nonsense</C:calendar-timezone></D:prop></D:set>`);
+    const badText = await bad.text();
+    assert.match(badText, /calendar-timezone xmlns="urn:ietf:params:xml:ns:caldav"\/><\/D:prop><D:status>HTTP\/1.1 403/);
+    assert.match(badText, /424 Failed Dependency/);
+    props = await read();
+    assert.ok(props.includes('#00FF00FF') && props.includes('TZID:America/New_York'), 'nothing changed');
+    await patch(`<D:remove><D:prop><A:calendar-order/><C:calendar-timezone/></D:prop></D:remove>`);
+    props = await read();
+    assert.ok(!props.includes('>3<') && !props.includes('TZID:America/New_York'));
+  });
+
   test('MKCALENDAR outside the calendar home is refused; a bad calendar-timezone creates nothing', async () => {
     assert.equal((await req('MKCALENDAR', '/dav/files/alice/cal/')).status, 403);
     const nested = await req('MKCALENDAR', home + 'personal/inner/');
@@ -188,6 +209,30 @@ describe('calendar-query with recurrence and time zones (expectations worked out
     const unknown = await req('REPORT', cal, { headers: { Depth: '1' }, body: query(summary('x').replace('i;ascii-casemap', 'x;nonsense')) });
     assert.equal(unknown.status, 403);
     assert.match(await unknown.text(), /supported-collation/);
+  });
+
+  test('param-filter and is-not-defined over the HTTP interface', async () => {
+    const byTzid = (tzid: string) =>
+      `<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="DTSTART"><C:param-filter name="TZID"><C:text-match collation="i;octet">${tzid}</C:text-match></C:param-filter></C:prop-filter></C:comp-filter></C:comp-filter></C:filter>`;
+    assert.deepEqual(await matching(cal, query(byTzid('Europe/Berlin'))), ['weekly.ics']);
+    assert.deepEqual(await matching(cal, query(byTzid('europe/berlin'))), []);
+    const noRrule = `<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="RRULE"><C:is-not-defined/></C:prop-filter></C:comp-filter></C:comp-filter></C:filter>`;
+    // weekly.ics matches too: its overridden instance is a VEVENT without RRULE, and a
+    // comp-filter matches when any component of its type does (RFC 4791 §9.7.1).
+    assert.deepEqual((await matching(cal, query(noRrule))).sort(), ['allday.ics', 'floating.ics', 'weekly.ics']);
+    const noSummary = `<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="DESCRIPTION"><C:is-not-defined/></C:prop-filter><C:prop-filter name="SUMMARY"><C:text-match>Holiday</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter>`;
+    assert.deepEqual(await matching(cal, query(noSummary)), ['allday.ics']);
+    const noTodo = `<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"><C:is-not-defined/></C:comp-filter></C:comp-filter></C:filter>`;
+    assert.deepEqual((await matching(cal, query(noTodo))).sort(), ['allday.ics', 'floating.ics', 'weekly.ics']);
+  });
+
+  test('calendar-data with comp and prop selection returns only what was asked', async () => {
+    const body = `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="${C}"><D:prop><C:calendar-data><C:comp name="VCALENDAR"><C:prop name="VERSION"/><C:comp name="VTODO"><C:prop name="UID"/><C:prop name="DUE"/></C:comp></C:comp></C:calendar-data></D:prop><D:href>${cal}task-due.ics</D:href></C:calendar-multiget>`;
+    const text = await (await req('REPORT', cal, { body })).text();
+    assert.match(text, /UID:task-due-1/);
+    assert.match(text, /DUE:20260315T120000Z/);
+    assert.doesNotMatch(text, /SUMMARY/);
+    assert.doesNotMatch(text, /PRODID/);
   });
 
   test('calendar-data comes back as stored, or expanded to UTC instances', async () => {
