@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../../store/db.js';
+import { fileEtag, insertNode, lockMember, updateContent, type Node, type NodeKind } from '../../store/nodes.js';
+import type { DavRequest } from '../context.js';
+import { evaluateConditions } from '../conditional.js';
+import { DavError } from '../errors.js';
+import { readTextBody } from '../body.js';
+import { checkPreconditions, type WriteScope } from '../locks/guard.js';
+import { lockPath, spaceHref } from '../paths.js';
+import { DAV } from '../xml/names.js';
+import { el, escapeXml } from '../xml/write.js';
+
+/**
+ * How one protocol stores its text objects (calendar objects, vCards) in its collections:
+ * validation and indexing are the protocol's; the PUT itself is shared.
+ */
+export interface TextObjectKind<Index extends { uid: string }> {
+  collectionKind: NodeKind;
+  objectKind: NodeKind;
+  /** Namespace of the protocol's preconditions (CALDAV: or CARDDAV:). */
+  ns: string;
+  contentType: string;
+  /** Request Content-Types accepted (besides none and application/octet-stream). */
+  accepts: RegExp;
+  /** Precondition for a wrong media type, and for a body over maxSize. */
+  unsupportedCondition: string;
+  maxSize: number;
+  /** Validates and indexes the text for this collection; throws DavError on refusal. */
+  validate(req: DavRequest, collection: Node, text: string): Promise<Index>;
+  /** The name of another member holding `uid`, if any. */
+  uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
+  save(tx: Queryable, node: Node, collection: Node, index: Index, text: string): Promise<void>;
+}
+
+/**
+ * PUT of a text object into its collection: validated and indexed before anything is stored;
+ * a refusal stores nothing; If-Match / If-None-Match: * as clients use them to avoid
+ * overwriting each other; the UID stays unique in the collection (no-uid-conflict names the
+ * member that has it, RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1).
+ */
+export async function putTextObject<Index extends { uid: string }>(req: DavRequest, kind: TextObjectKind<Index>): Promise<void> {
+  const { koa, deps, user } = req;
+  const name = req.segments.at(-1);
+  const collection = req.parent;
+  const refused = (condition: string, message: string, conditionBody?: string) =>
+    new DavError(403, { condition, ns: kind.ns, message, ...(conditionBody ? { conditionBody } : {}) });
+  if (name === undefined || !collection || collection.kind !== kind.collectionKind || req.segments.length !== 2) {
+    throw new DavError(403, { message: `these resources can only be stored in a ${kind.collectionKind}` });
+  }
+  if (req.node && req.node.kind !== kind.objectKind) throw new DavError(405, { message: 'cannot PUT to a collection' });
+  const type = koa.get('Content-Type');
+  if (type && !kind.accepts.test(type) && !/^application\/octet-stream/i.test(type)) {
+    throw refused(kind.unsupportedCondition, `this collection stores ${kind.contentType.split(';')[0]}`);
+  }
+  evaluateConditions(koa, req.node, false);
+
+  let text: string;
+  try {
+    text = await readTextBody(koa, kind.maxSize);
+  } catch (error) {
+    if (error instanceof DavError && error.status === 413) throw refused('max-resource-size', `limited to ${kind.maxSize} bytes`);
+    throw error;
+  }
+  const index = await kind.validate(req, collection, text);
+  const content = { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
+  const path = lockPath(req.space, req.segments);
+  const { node, created } = await deps.db.transaction(async (tx) => {
+    const { parent, member } = await lockMember(tx, user.id, collection.id, name);
+    if (!parent) throw new DavError(409, { message: 'the collection was removed' });
+    evaluateConditions(koa, member, false);
+    const scopes: WriteScope[] = member ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
+    await checkPreconditions(req, tx, scopes);
+    const other = await kind.uidOwner(tx, parent, index.uid, member?.id);
+    if (other !== undefined) {
+      const href = spaceHref(req.prefix, req.space, user.name, [...req.segments.slice(0, -1), other], false);
+      throw refused('no-uid-conflict', `UID ${index.uid} is already used here`, el(DAV, 'href', escapeXml(href)));
+    }
+    const node = member
+      ? await updateContent(tx, member, content)
+      : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: kind.objectKind, ...content });
+    await kind.save(tx, node, parent, index, text);
+    return { node, created: !member };
+  });
+  koa.set('ETag', node.etag);
+  koa.set('Last-Modified', node.modifiedAt.toUTCString());
+  koa.status = created ? 201 : 204;
+}
