@@ -3,14 +3,11 @@ import type { Queryable } from '../../store/db.js';
 import { findChildren, resolvePath, type Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
-import { multistatus, propstatResponse, statusResponse } from '../multistatus.js';
-import { lockPath, parseTarget, spaceHref } from '../paths.js';
-import { parseDepth, parsePropfind, propstats, type PropfindRequest } from '../methods/propfind.js';
-import { PropertyScope, type PropertyTarget } from '../properties/registry.js';
+import { parseDepth } from '../methods/propfind.js';
 import { reports } from '../reports/registry.js';
-import { child, children, is, namespaceOf, textContent, type Element } from '../xml/parse.js';
+import { hrefSegments, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
+import { child, children, is, textContent, type Element } from '../xml/parse.js';
 import { CALDAV, DAV } from '../xml/names.js';
-import { el, escapeXml } from '../xml/write.js';
 import { parseCalendarDataRequest, renderCalendarData, type CalendarDataRequest } from './ical/calendar-data.js';
 import { FilterError, matchesFilter, parseFilter, parseQueryTimezone, prefilter, type CompFilter, type TimeRange } from './ical/filter.js';
 import { freeBusy } from './ical/freebusy.js';
@@ -21,54 +18,15 @@ export const MAX_MULTIGET_HREFS = 5_000;
 /** Floating and all-day times shift by at most this much between time zones (UTC−12 … UTC+14). */
 const FLOATING_MARGIN_MS = 14 * 3600 * 1000;
 
-/** A report body's property request, with CALDAV:calendar-data taken out (only reports answer it, §9.6). */
-function splitRequest(body: Element): { props: PropfindRequest; calendarData?: CalendarDataRequest } {
-  const props = parsePropfind(wrapAsPropfind(body));
-  if (props.kind !== 'prop') return { props };
-  const data = props.names.find((n) => is(n, CALDAV, 'calendar-data'));
-  const names = props.names.filter((n) => n !== data);
-  return { props: { kind: 'prop', names }, ...(data ? { calendarData: parseCalendarDataRequest(data) } : {}) };
+/** A report's property request with CALDAV:calendar-data taken out (only reports answer it, §9.6). */
+function splitRequest(body: Element): ReportRequest<CalendarDataRequest> {
+  return splitReportRequest(body, CALDAV, 'calendar-data', parseCalendarDataRequest);
 }
 
-/** The report's prop/allprop/propname children seen as a propfind, so PROPFIND's machinery answers them. */
-function wrapAsPropfind(body: Element): Element | undefined {
-  const part = children(body).find((c) => namespaceOf(c) === DAV && ['prop', 'allprop', 'propname'].includes(c.localName ?? ''));
-  if (!part) return undefined;
-  const doc = body.ownerDocument!;
-  const propfind = doc.createElementNS(DAV, 'propfind');
-  propfind.appendChild(part.cloneNode(true));
-  return propfind;
-}
-
-interface Match {
-  node: Node;
-  segments: string[];
-  data: string;
-}
-
-/** One 207 for matched calendar objects: their properties and, when asked, their calendar data. */
-async function respond(req: DavRequest, q: Queryable, matches: Match[], request: ReturnType<typeof splitRequest>, missing: string[], timezone: string | undefined): Promise<void> {
-  const targets: PropertyTarget[] = matches.map((m) => ({
-    href: spaceHref(req.prefix, req.space, req.user.name, m.segments, false),
-    isCollection: false,
-    name: m.segments.at(-1)!,
-    node: m.node,
-    lockPath: lockPath(req.space, m.segments),
-  }));
-  const scope = new PropertyScope(q, req.user.id, req, targets);
-  const responses: string[] = [];
-  for (const [i, target] of targets.entries()) {
-    const groups = await propstats(target, request.props, scope);
-    if (request.calendarData) {
-      const text = renderCalendarData(matches[i]!.data, request.calendarData, timezone ? { defaultTimezone: timezone } : {});
-      groups.set(200, [...(groups.get(200) ?? []), el(CALDAV, 'calendar-data', escapeXml(text))]);
-    }
-    responses.push(propstatResponse(target.href, groups));
-  }
-  for (const href of missing) responses.push(statusResponse(href, 404));
-  req.koa.status = 207;
-  req.koa.type = 'application/xml; charset=utf-8';
-  req.koa.body = multistatus(responses);
+/** Answers with the matched objects, rendering calendar-data in the floating-time zone when asked. */
+function respond(req: DavRequest, q: Queryable, matches: ObjectMatch[], request: ReportRequest<CalendarDataRequest>, missing: string[], timezone: string | undefined): Promise<void> {
+  const render = (text: string) => renderCalendarData(text, request.data!, timezone ? { defaultTimezone: timezone } : {});
+  return respondWithObjects(req, q, matches, request, { ns: CALDAV, local: 'calendar-data', render }, missing);
 }
 
 /** calendar-multiget (RFC 4791 §7.9): the named objects, in one query for their data. */
@@ -78,7 +36,7 @@ async function calendarMultiget(req: DavRequest, body: Element): Promise<void> {
   if (hrefs.length === 0) throw new DavError(400, { message: 'calendar-multiget names no href' });
   if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
   const { db } = req.deps;
-  const found: Match[] = [];
+  const found: ObjectMatch[] = [];
   const missing: string[] = [];
   // Members of the requested calendar are found with one query by name; other hrefs one by one.
   const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
@@ -98,16 +56,6 @@ async function calendarMultiget(req: DavRequest, body: Element): Promise<void> {
   const data = await calendarObjectData(db, req.user.id, found.map((m) => m.node.id));
   for (const m of found) m.data = data.get(m.node.id) ?? '';
   await respond(req, db, found, request, missing, await calendarTimezone(req, req.node));
-}
-
-/** The names below the user's home that an href of this user's calendars space points to. */
-function hrefSegments(req: DavRequest, href: string): string[] | undefined {
-  try {
-    const target = parseTarget(new URL(href, 'http://host').pathname, req.prefix);
-    return target?.type === 'space' && target.space === req.space && target.owner === req.user.name ? target.segments : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The time zone for floating times: the query's CALDAV:timezone, else the calendar's (§7.8, §5.2.2). */
@@ -159,7 +107,7 @@ async function calendarQuery(req: DavRequest, body: Element): Promise<void> {
   // Validated, but Depth 0 on a calendar is read as 1: Microsoft's clients send the wrong Depth on REPORT.
   parseDepth(req.koa.get('Depth') || undefined, 0);
 
-  let matches: Match[] = [];
+  let matches: ObjectMatch[] = [];
   if (node.kind === 'calendar-object') {
     const data = (await calendarObjectData(db, req.user.id, [node.id])).get(node.id) ?? '';
     if (matchesFilter(data, filter, options)) matches = [{ node, segments: req.segments, data }];
@@ -174,7 +122,7 @@ async function calendarQuery(req: DavRequest, body: Element): Promise<void> {
     const candidates = await calendarCandidates(db, req.user.id, calendar.id, widened);
     const certain = (c: (typeof candidates)[number]) => pre.exact && (!range || decidedByIndex(c, range));
     // Text only where it is needed: to decide a candidate, or to return it as calendar-data.
-    const needed = candidates.filter((c) => request.calendarData || !certain(c)).map((c) => c.node.id);
+    const needed = candidates.filter((c) => request.data || !certain(c)).map((c) => c.node.id);
     const texts = await calendarObjectData(db, req.user.id, needed);
     for (const c of candidates) {
       const data = texts.get(c.node.id) ?? '';
