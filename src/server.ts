@@ -13,6 +13,7 @@ import './dav/locks/properties.js';
 import './dav/properties/principal.js';
 import './dav/sync/collection.js';
 import './dav/caldav/index.js';
+import './dav/carddav/index.js';
 import type { Logger } from './log.js';
 
 /** The path every URL of this server starts with: BASE_URL's path, or '/'. */

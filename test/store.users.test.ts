@@ -65,7 +65,7 @@ test('the first start creates admin with a random password, printed once', async
   assert.equal(await countUsers(db), 1);
 });
 
-test('creating a user stores its fields and creates its space roots and default calendar', async () => {
+test('creating a user stores its fields and creates its space roots and default collections', async () => {
   const before = await countUsers(db);
   const user = await createUser(db, { name: 'alice', password: 'alice-password', email: 'alice@example.org', isAdmin: true });
   assert.equal(user.name, 'alice');
@@ -83,9 +83,10 @@ test('creating a user stores its fields and creates its space roots and default 
     assert.ok(node, `root ${root} exists`);
     assert.equal(node.kind, 'collection');
     assert.equal(node.parentId, null);
-    // Every space starts empty but the calendars, which hold a default 'personal' calendar.
+    // The files start empty; the calendars and address books hold a default collection each.
     const members = (await listChildren(db, user.id, node.id)).map((m) => [m.name, m.kind]);
-    assert.deepEqual(members, root === 'calendars' ? [['personal', 'calendar']] : []);
+    const defaults: Record<string, string[][]> = { calendars: [['personal', 'calendar']], addressbooks: [['contacts', 'addressbook']] };
+    assert.deepEqual(members, defaults[root] ?? []);
   }
   const roots = await db.query<{ name: string }>('SELECT name FROM nodes WHERE user_id = $1 AND parent_id IS NULL ORDER BY name', [user.id]);
   assert.deepEqual(roots.map((r) => r.name), [...SPACE_ROOTS].sort());

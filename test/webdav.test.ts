@@ -35,10 +35,10 @@ function hrefs(xml: string): string[] {
 }
 
 describe('discovery and OPTIONS', () => {
-  test('OPTIONS announces class 1, 2, 3, calendar-access, extended-mkcol and the allowed methods', async () => {
+  test('OPTIONS announces class 1, 2, 3, calendar-access, addressbook, extended-mkcol and the allowed methods', async () => {
     const res = await req('OPTIONS', home);
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('dav'), '1, 2, 3, calendar-access, extended-mkcol');
+    assert.equal(res.headers.get('dav'), '1, 2, 3, calendar-access, addressbook, extended-mkcol');
     assert.equal(res.headers.get('ms-author-via'), 'DAV');
     for (const m of ['PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'COPY', 'MOVE', 'DELETE', 'GET']) assert.ok(res.headers.get('allow')!.includes(m), m);
   });

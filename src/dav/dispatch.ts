@@ -17,6 +17,7 @@ import { answerPrincipal } from './principals.js';
 import { report } from './methods/report.js';
 import { mkcalendar } from './caldav/mkcalendar.js';
 import { putCalendarObject } from './caldav/put-object.js';
+import { putCard } from './carddav/put-card.js';
 import { answerVirtual, VIRTUAL_METHODS } from './virtual.js';
 
 /** The methods of a user's tree; `Allow` is computed from this table so it cannot drift. */
@@ -39,6 +40,7 @@ const METHODS: Record<string, MethodHandler> = {
 /** Where a space handles a method its own way (a PUT into a calendar stores a calendar object). */
 const SPACE_METHODS: Partial<Record<Space, Record<string, MethodHandler>>> = {
   calendars: { PUT: putCalendarObject },
+  addressbooks: { PUT: putCard },
 };
 
 /** Methods that make sense on an unmapped URL; others answer 404 there. */

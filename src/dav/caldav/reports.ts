@@ -8,7 +8,7 @@ import { reports } from '../reports/registry.js';
 import { hrefSegments, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
 import { child, children, is, textContent, type Element } from '../xml/parse.js';
 import { CALDAV, DAV } from '../xml/names.js';
-import { parseCalendarDataRequest, renderCalendarData, type CalendarDataRequest } from './ical/calendar-data.js';
+import { CalendarDataRequestError, parseCalendarDataRequest, renderCalendarData, type CalendarDataRequest } from './ical/calendar-data.js';
 import { FilterError, matchesFilter, parseFilter, parseQueryTimezone, prefilter, type CompFilter, type TimeRange } from './ical/filter.js';
 import { freeBusy } from './ical/freebusy.js';
 import { parseUtc } from './ical/time.js';
@@ -20,7 +20,17 @@ const FLOATING_MARGIN_MS = 14 * 3600 * 1000;
 
 /** A report's property request with CALDAV:calendar-data taken out (only reports answer it, §9.6). */
 function splitRequest(body: Element): ReportRequest<CalendarDataRequest> {
-  return splitReportRequest(body, CALDAV, 'calendar-data', parseCalendarDataRequest);
+  return splitReportRequest(body, CALDAV, 'calendar-data', (el) => {
+    try {
+      return parseCalendarDataRequest(el);
+    } catch (error) {
+      // §9.6: a media type or version this server cannot produce.
+      if (error instanceof CalendarDataRequestError) {
+        throw new DavError(error.condition ? 403 : 400, { ...(error.condition ? { condition: error.condition, ns: CALDAV } : {}), message: error.message });
+      }
+      throw error;
+    }
+  });
 }
 
 /** Answers with the matched objects, rendering calendar-data in the floating-time zone when asked. */

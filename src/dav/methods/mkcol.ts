@@ -70,6 +70,7 @@ function kindOf(resourcetype: Element | undefined): Node['kind'] | undefined {
 export function placementAllowed(req: DavRequest, kind: Node['kind'], parent: Node): boolean {
   if (kind === 'collection') return req.space === 'files' && parent.kind === 'collection';
   if (kind === 'calendar') return req.space === 'calendars' && req.segments.length === 1;
+  if (kind === 'addressbook') return req.space === 'addressbooks' && req.segments.length === 1;
   return false;
 }
 

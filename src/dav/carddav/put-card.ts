@@ -1,0 +1,51 @@
+import { findCardUidOwner, saveAddressObject, type AddressObjectIndex } from '../../store/addressbooks.js';
+import type { DavRequest } from '../context.js';
+import { DavError } from '../errors.js';
+import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
+import { CARDDAV } from '../xml/names.js';
+import { MAX_CARD_SIZE } from './properties.js';
+import { parseVCard, VCardDataError, type VCardInfo } from './vcard/card.js';
+import { foldForCollation } from './vcard/filter.js';
+
+export const VCARD_CONTENT_TYPE = 'text/vcard; charset=utf-8';
+
+/** The values addressbook-query can find through the index (RFC 6352 §8.6, the properties clients search). */
+function indexOf(info: VCardInfo): AddressObjectIndex {
+  const values: AddressObjectIndex['values'] = [];
+  const add = (prop: string, list: Array<string | null>) => {
+    for (const value of list) if (value) values.push({ prop, value, folded: foldForCollation(value, 'i;unicode-casemap') });
+  };
+  add('FN', [info.fn]);
+  add('N', [info.n]);
+  add('NICKNAME', info.nicknames);
+  add('EMAIL', info.emails);
+  add('TEL', info.tels);
+  // Digits only as well: a search for "4085550100" must find "+1 (408) 555-0100" (filter.ts
+  // compares phone numbers digit to digit).
+  add('TEL', info.telDigits.map((d) => d.replace(/^\+/, '')));
+  add('ORG', info.orgs);
+  return { uid: info.uid, version: info.version, kind: info.kind, values };
+}
+
+const vcards: TextObjectKind<AddressObjectIndex> = {
+  collectionKind: 'addressbook',
+  objectKind: 'address-object',
+  ns: CARDDAV,
+  contentType: VCARD_CONTENT_TYPE,
+  accepts: /^text\/(vcard|x-vcard|directory)\s*(;|$)/i,
+  unsupportedCondition: 'supported-address-data',
+  maxSize: MAX_CARD_SIZE,
+  async validate(_req, _book, text) {
+    try {
+      return indexOf(parseVCard(text));
+    } catch (error) {
+      if (error instanceof VCardDataError) throw new DavError(403, { condition: error.condition, ns: CARDDAV, message: error.message });
+      throw error;
+    }
+  },
+  uidOwner: (tx, book, uid, except) => findCardUidOwner(tx, book.userId, book.id, uid, except),
+  save: (tx, node, book, index, text) => saveAddressObject(tx, node, book.id, index, text),
+};
+
+/** PUT into an address book (RFC 6352 §6.3.2). */
+export const putCard = (req: DavRequest) => putTextObject(req, vcards);

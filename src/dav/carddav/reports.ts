@@ -1,0 +1,128 @@
+import { addressCandidates, addressObjectData } from '../../store/addressbooks.js';
+import { findChildren, resolvePath, type Node } from '../../store/nodes.js';
+import type { DavRequest } from '../context.js';
+import { DavError } from '../errors.js';
+import { statusLine } from '../errors.js';
+import { parseDepth } from '../methods/propfind.js';
+import { hrefSegments, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
+import { reports } from '../reports/registry.js';
+import { child, children, is, textContent, type Element } from '../xml/parse.js';
+import { CARDDAV, DAV } from '../xml/names.js';
+import { davEl, escapeXml } from '../xml/write.js';
+import { telDigits } from './vcard/card.js';
+import { AddressDataRequestError, parseAddressDataRequest, renderAddressData, type AddressDataRequest } from './vcard/address-data.js';
+import { AddressFilterError, foldForCollation, matchesAddressFilter, parseAddressFilter, type AddressFilter } from './vcard/filter.js';
+
+/** Most hrefs one addressbook-multiget may name. */
+export const MAX_MULTIGET_HREFS = 5_000;
+/** A text-match value made only of phone characters (as vcard/filter.ts decides). */
+const PHONE_PATTERN = /^[+\d\s().\-/]*\d[\d\s().\-/]*$/;
+/** The properties whose values the index holds (see put-card.ts). */
+const INDEXED = new Set(['FN', 'N', 'NICKNAME', 'EMAIL', 'TEL', 'ORG']);
+
+function splitRequest(body: Element): ReportRequest<AddressDataRequest> {
+  return splitReportRequest(body, CARDDAV, 'address-data', (el) => {
+    try {
+      return parseAddressDataRequest(el);
+    } catch (error) {
+      // RFC 6352 §8.7: a media type or version this server cannot produce.
+      if (error instanceof AddressDataRequestError) {
+        throw new DavError(error.condition ? 403 : 400, { ...(error.condition ? { condition: error.condition, ns: CARDDAV } : {}), message: error.message });
+      }
+      throw error;
+    }
+  });
+}
+
+function respond(req: DavRequest, matches: ObjectMatch[], request: ReportRequest<AddressDataRequest>, missing: string[] = [], extra = ''): Promise<void> {
+  const render = (text: string) => renderAddressData(text, request.data!);
+  return respondWithObjects(req, req.deps.db, matches, request, { ns: CARDDAV, local: 'address-data', render }, missing, extra);
+}
+
+/** addressbook-multiget (RFC 6352 §8.7): the named cards, members of the book found in one query. */
+async function addressbookMultiget(req: DavRequest, body: Element): Promise<void> {
+  const request = splitRequest(body);
+  const hrefs = children(body).filter((c) => is(c, DAV, 'href')).map((h) => textContent(h).trim());
+  if (hrefs.length === 0) throw new DavError(400, { message: 'addressbook-multiget names no href' });
+  if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
+  const { db } = req.deps;
+  const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
+  const inBook = (segments: string[] | undefined): segments is string[] =>
+    req.node?.kind === 'addressbook' && segments !== undefined && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i]);
+  const members = req.node?.kind === 'addressbook' ? await findChildren(db, req.user.id, req.node.id, named.flatMap(({ segments }) => (inBook(segments) ? [segments.at(-1)!] : []))) : new Map<string, Node>();
+  const found: ObjectMatch[] = [];
+  const missing: string[] = [];
+  for (const { href, segments } of named) {
+    const node = inBook(segments) ? members.get(segments.at(-1)!) : segments ? (await resolvePath(db, req.user.id, [req.space, ...segments])).node : undefined;
+    if (node?.kind === 'address-object' && segments) found.push({ node, segments, data: '' });
+    else missing.push(href);
+  }
+  const data = await addressObjectData(db, req.user.id, found.map((m) => m.node.id));
+  for (const m of found) m.data = data.get(m.node.id) ?? '';
+  await respond(req, found, request, missing);
+}
+
+/**
+ * The index searches that select a superset of the filter's matches: every branch of an anyof
+ * (one of them for an allof) must be a single "contains"-like text-match on an indexed
+ * property, else every card is a candidate.
+ */
+function indexSearches(filter: AddressFilter): Array<{ prop: string; needle: string }> | undefined {
+  const usable = filter.propFilters.map((p) => {
+    const name = p.name.toUpperCase();
+    const [match] = p.textMatches;
+    if (!INDEXED.has(name) || p.isNotDefined || p.textMatches.length !== 1 || !match || match.negate || match.collation === 'i;octet') return undefined;
+    if (p.test === 'allof' && p.paramFilters.length > 0) return undefined;
+    const needle = foldForCollation(match.value, 'i;unicode-casemap');
+    // A phone number is also matched digit to digit (vcard/filter.ts), so its digits are searched too.
+    if (name === 'TEL' && PHONE_PATTERN.test(match.value)) return [{ prop: name, needle }, { prop: name, needle: telDigits(match.value).replace(/^\+/, '') }];
+    return [{ prop: name, needle }];
+  });
+  if (filter.propFilters.length === 0) return undefined;
+  if (filter.test === 'allof') return usable.find(Boolean);
+  return usable.every(Boolean) ? usable.flatMap((u) => u!) : undefined;
+}
+
+/** addressbook-query (RFC 6352 §8.6), with CARDDAV:limit/nresults (§8.6.1). */
+async function addressbookQuery(req: DavRequest, body: Element): Promise<void> {
+  const request = splitRequest(body);
+  const filterElement = child(body, CARDDAV, 'filter');
+  if (!filterElement) throw new DavError(400, { message: 'addressbook-query needs a filter' });
+  let filter: AddressFilter;
+  try {
+    filter = parseAddressFilter(filterElement);
+  } catch (error) {
+    if (error instanceof AddressFilterError) throw new DavError(403, { condition: error.condition, ns: CARDDAV, message: error.message });
+    throw error;
+  }
+  const limitText = child(body, CARDDAV, 'limit') && child(child(body, CARDDAV, 'limit')!, CARDDAV, 'nresults');
+  const limit = limitText ? Number(textContent(limitText).trim()) : undefined;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new DavError(400, { message: 'nresults must be a positive whole number' });
+  // Depth 0 on an address book is read as 1, as for calendar-query (clients differ).
+  parseDepth(req.koa.get('Depth') || undefined, 0);
+
+  const node = req.node!;
+  const matches: ObjectMatch[] = [];
+  if (node.kind === 'address-object') {
+    const data = (await addressObjectData(req.deps.db, req.user.id, [node.id])).get(node.id) ?? '';
+    if (matchesAddressFilter(data, filter)) matches.push({ node, segments: req.segments, data });
+  } else if (node.kind === 'addressbook') {
+    for (const c of await addressCandidates(req.deps.db, req.user.id, node.id, indexSearches(filter))) {
+      if (matchesAddressFilter(c.data, filter)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
+    }
+  }
+  let extra = '';
+  if (limit !== undefined && matches.length > limit) {
+    matches.length = limit;
+    // §8.6.1: the answer was truncated; said with a 507 for the request URI.
+    extra = davEl('response', davEl('href', escapeXml(req.koa.path)) + davEl('status', statusLine(507)) + davEl('error', davEl('number-of-matches-within-limits')));
+  }
+  await respond(req, matches, request, [], extra);
+}
+
+const inAddressBooks = (space: string, node: Node) => space === 'addressbooks' && (node.kind === 'addressbook' || node.kind === 'address-object');
+
+reports.register(
+  { ns: CARDDAV, local: 'addressbook-multiget', appliesTo: inAddressBooks, run: addressbookMultiget },
+  { ns: CARDDAV, local: 'addressbook-query', appliesTo: inAddressBooks, run: addressbookQuery },
+);

@@ -1,0 +1,97 @@
+import type { Queryable } from './db.js';
+import { insertNode, rowToNode, type Node, type NodeRow } from './nodes.js';
+
+export async function createAddressBook(tx: Queryable, userId: number, parentId: number, name: string): Promise<Node> {
+  return insertNode(tx, { userId, parentId, name, kind: 'addressbook' });
+}
+
+/** What the index keeps of a vCard (written at PUT time). */
+export interface AddressObjectIndex {
+  uid: string;
+  version: string;
+  kind: string;
+  /** Searchable values: property name, value as written, value folded for i;unicode-casemap. */
+  values: Array<{ prop: string; value: string; folded: string }>;
+}
+
+/** Writes (or replaces) a vCard and its searchable values. */
+export async function saveAddressObject(tx: Queryable, node: Node, bookId: number, index: AddressObjectIndex, data: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (user_id, node_id) DO UPDATE SET book_id = EXCLUDED.book_id, uid = EXCLUDED.uid, version = EXCLUDED.version,
+       kind = EXCLUDED.kind, data = EXCLUDED.data`,
+    [node.userId, node.id, bookId, index.uid, index.version, index.kind, data],
+  );
+  await tx.query('DELETE FROM address_values WHERE user_id = $1 AND node_id = $2', [node.userId, node.id]);
+  if (index.values.length === 0) return;
+  await tx.query(
+    `INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
+     SELECT $1, $2, $3, v.prop, v.value, v.folded FROM unnest($4::text[], $5::text[], $6::text[]) AS v(prop, value, folded)`,
+    [node.userId, bookId, node.id, index.values.map((v) => v.prop), index.values.map((v) => v.value), index.values.map((v) => v.folded)],
+  );
+}
+
+export async function findCardUidOwner(q: Queryable, userId: number, bookId: number, uid: string, exceptNodeId?: number): Promise<string | undefined> {
+  const rows = await q.query<{ name: string }>(
+    `SELECT n.name FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+      WHERE o.user_id = $1 AND o.book_id = $2 AND o.uid = $3 AND o.node_id <> $4`,
+    [userId, bookId, uid, exceptNodeId ?? 0],
+  );
+  return rows[0]?.name;
+}
+
+export async function addressObjectData(q: Queryable, userId: number, nodeIds: readonly number[]): Promise<Map<number, string>> {
+  const rows = await q.query<{ node_id: number; data: string }>(
+    'SELECT node_id, data FROM address_objects WHERE user_id = $1 AND node_id = ANY($2::bigint[])',
+    [userId, nodeIds],
+  );
+  return new Map(rows.map((r) => [r.node_id, r.data]));
+}
+
+/** Moves or copies a vCard's index with its node (COPY/MOVE between address books). */
+export async function relocateAddressObject(tx: Queryable, userId: number, fromNodeId: number, toNodeId: number, bookId: number): Promise<void> {
+  if (fromNodeId === toNodeId) {
+    await tx.query('UPDATE address_objects SET book_id = $3 WHERE user_id = $1 AND node_id = $2', [userId, fromNodeId, bookId]);
+    await tx.query('UPDATE address_values SET book_id = $3 WHERE user_id = $1 AND node_id = $2', [userId, fromNodeId, bookId]);
+    return;
+  }
+  await tx.query(
+    `INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data)
+     SELECT user_id, $3, $4, uid, version, kind, data FROM address_objects WHERE user_id = $1 AND node_id = $2`,
+    [userId, fromNodeId, toNodeId, bookId],
+  );
+  await tx.query(
+    `INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
+     SELECT user_id, $4, $3, prop, value, folded FROM address_values WHERE user_id = $1 AND node_id = $2`,
+    [userId, fromNodeId, toNodeId, bookId],
+  );
+}
+
+/**
+ * Members of an address book; with `searches`, only those having at least one of the given
+ * (property, needle) pairs among their folded values, i.e. a superset of a "contains" search,
+ * found through the value index.
+ */
+export async function addressCandidates(
+  q: Queryable,
+  userId: number,
+  bookId: number,
+  searches: ReadonlyArray<{ prop: string; needle: string }> | undefined,
+): Promise<Array<{ node: Node; data: string }>> {
+  const params: unknown[] = [userId, bookId];
+  let where = 'o.user_id = $1 AND o.book_id = $2';
+  if (searches) {
+    const props = params.push(searches.map((s) => s.prop));
+    const needles = params.push(searches.map((s) => s.needle));
+    where += ` AND EXISTS (SELECT 1 FROM address_values v JOIN unnest($${props}::text[], $${needles}::text[]) AS s(prop, needle) ON v.prop = s.prop
+                WHERE v.user_id = $1 AND v.book_id = $2 AND v.node_id = o.node_id AND strpos(v.folded, s.needle) > 0)`;
+  }
+  const rows = await q.query<NodeRow & { data: string }>(
+    `SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
+            n.created_at, n.modified_at, o.data
+       FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+      WHERE ${where} ORDER BY n.name`,
+    params,
+  );
+  return rows.map((row) => ({ node: rowToNode(row), data: row.data }));
+}
