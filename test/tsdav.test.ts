@@ -51,3 +51,36 @@ test('tsdav discovers the calendars from the base URL, creates, updates, deletes
   objects = await client.fetchCalendarObjects({ calendar: personal });
   assert.deepEqual(objects.map((o) => o.url.split('/').at(-1)), ['a.ics']);
 });
+
+const card = (uid: string, fn: string) => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:${fn}\r\nN:${fn};;;;\r\nEMAIL;type=INTERNET:${uid}@example.org\r\nEND:VCARD\r\n`;
+
+test('tsdav discovers the address book from the base URL, creates, updates, deletes and syncs cards', { timeout: 60_000 }, async () => {
+  const user = server.users[0]!;
+  const client = await createDAVClient({
+    serverUrl: server.url,
+    credentials: { username: user.name, password: user.password },
+    authMethod: 'Basic',
+    defaultAccountType: 'carddav',
+  });
+  const books = await client.fetchAddressBooks();
+  const contacts = books.find((b) => b.url.endsWith('/dav/addressbooks/alice/contacts/'));
+  assert.ok(contacts, `address books found: ${books.map((b) => b.url).join(', ')}`);
+  assert.ok(contacts.syncToken);
+
+  assert.ok((await client.createVCard({ addressBook: contacts, filename: 'ann.vcf', vCardString: card('ann', 'Ann') })).ok);
+  assert.ok((await client.createVCard({ addressBook: contacts, filename: 'bob.vcf', vCardString: card('bob', 'Bob') })).ok);
+  const cards = await client.fetchVCards({ addressBook: contacts });
+  assert.deepEqual(cards.map((c) => c.url.split('/').at(-1)).sort(), ['ann.vcf', 'bob.vcf']);
+  const ann = cards.find((c) => c.url.endsWith('ann.vcf'))!;
+  assert.ok((await client.updateVCard({ vCard: { ...ann, data: card('ann', 'Ann Edited') } })).ok);
+  assert.ok((await client.deleteVCard({ vCard: cards.find((c) => c.url.endsWith('bob.vcf'))! })).ok);
+
+  const synced = await client.smartCollectionSync({
+    collection: { ...contacts, objectMultiGet: client.addressBookMultiGet },
+    method: 'webdav',
+    detailedResult: true,
+  });
+  const changed = [...synced.objects.created, ...synced.objects.updated];
+  assert.deepEqual(changed.map((o) => o.url.split('/').at(-1)), ['ann.vcf']);
+  assert.match(String(changed[0]!.data), /FN:Ann Edited/);
+});

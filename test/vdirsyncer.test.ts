@@ -67,3 +67,42 @@ test('vdirsyncer syncs a calendar both ways, with edits on each side and nothing
   assert.ok(localTexts.some((t) => t.includes('Edited on the server')));
   assert.ok(!localTexts.some((t) => t.includes('UID:server-3')));
 });
+
+const contact = (uid: string, fn: string) => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:${fn}\r\nN:${fn};;;;\r\nEND:VCARD\r\n`;
+
+/** Two-way contact sync with a local folder, with edits on each side. */
+test('vdirsyncer syncs contacts both ways, with edits on each side and nothing lost or duplicated', { skip, timeout: 180_000 }, async () => {
+  const user = server.users[0]!;
+  const book = '/dav/addressbooks/alice/contacts/';
+  for (const i of [1, 2, 3]) await server.request('PUT', `${book}server-${i}.vcf`, { body: contact(`card-${i}`, `Server ${i}`), headers: { 'Content-Type': 'text/vcard' } });
+  const dir = path.join(work, 'contacts');
+  const local = path.join(dir, 'local');
+  const config = path.join(dir, 'config');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    config,
+    `[general]\nstatus_path = "${path.join(dir, 'status')}/"\n\n[pair contacts]\na = "local"\nb = "remote"\ncollections = ["from b"]\nconflict_resolution = "b wins"\n\n` +
+      `[storage local]\ntype = "filesystem"\npath = "${local}/"\nfileext = ".vcf"\n\n` +
+      `[storage remote]\ntype = "carddav"\nurl = "${server.url}/"\nusername = "${user.name}"\npassword = "${user.password}"\n`,
+  );
+  await vdirsyncer(config, 'discover');
+  const out = await vdirsyncer(config, 'sync');
+  const folder = path.join(local, 'contacts');
+  assert.equal(fs.readdirSync(folder).length, 3, out);
+
+  fs.writeFileSync(path.join(folder, 'laptop-1.vcf'), contact('laptop-1', 'From the laptop'));
+  const localFile = fs.readdirSync(folder).map((f) => path.join(folder, f)).find((f) => fs.readFileSync(f, 'utf8').includes('UID:card-1'))!;
+  fs.writeFileSync(localFile, contact('card-1', 'Edited on the laptop'));
+  await server.request('PUT', `${book}server-2.vcf`, { body: contact('card-2', 'Edited on the server'), headers: { 'Content-Type': 'text/vcard' } });
+  await server.request('DELETE', `${book}server-3.vcf`);
+  const second = await vdirsyncer(config, 'sync');
+
+  const listing = await (await server.request('PROPFIND', book, { headers: { Depth: '1' } })).text();
+  const remote = [...listing.matchAll(/<D:href>([^<]*\.vcf)<\/D:href>/g)].map((m) => m[1]!);
+  const texts = await Promise.all(remote.map(async (href) => (await server.request('GET', href)).text()));
+  assert.deepEqual(texts.map((t) => /UID:(\S+)/.exec(t)![1]).sort(), ['card-1', 'card-2', 'laptop-1'], second);
+  assert.ok(texts.some((t) => t.includes('Edited on the laptop')));
+  const localTexts = fs.readdirSync(folder).map((f) => fs.readFileSync(path.join(folder, f), 'utf8'));
+  assert.equal(localTexts.length, 3);
+  assert.ok(localTexts.some((t) => t.includes('Edited on the server')));
+});
