@@ -1,6 +1,7 @@
 /**
  * npm run bench — file and calendar figures on this machine, against a Davenport process of its own.
- * BENCH_EVENTS sets the calendar size (10 000 by default); BENCH_ONLY=caldav skips the files.
+ * BENCH_EVENTS and BENCH_CARDS set the sizes (10 000 events, 5 000 cards); BENCH_ONLY=caldav or
+ * carddav runs that part alone.
  * Rows match ../shared/PEERS.md where a peer was measured. TEST_DATABASE_URL runs it on PostgreSQL.
  */
 import http from 'node:http';
@@ -9,6 +10,7 @@ import { basicAuthorization } from '../test/helpers/server.js';
 import { spawnServer, writeBody, type ServerProcess } from '../test/helpers/process.js';
 import { createTestLocation } from '../test/helpers/store.js';
 import { caldavBench } from './caldav.js';
+import { carddavBench } from './carddav.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -47,8 +49,9 @@ async function main(): Promise<void> {
   const base = `${server.url}/dav/files/admin/`;
   const rows: Array<[string, string]> = [];
   try {
-    if (process.env.BENCH_ONLY !== 'caldav') await fileBench(base, auth, server, rows);
-    rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
+    if (!process.env.BENCH_ONLY) await fileBench(base, auth, server, rows);
+    if (process.env.BENCH_ONLY !== 'carddav') rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
+    if (process.env.BENCH_ONLY !== 'caldav') rows.push(...(await carddavBench(server.url, auth, Number(process.env.BENCH_CARDS ?? 5_000))));
   } finally {
     await server.stop();
     await location.remove();

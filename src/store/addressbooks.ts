@@ -70,28 +70,35 @@ export async function relocateAddressObject(tx: Queryable, userId: number, fromN
 /**
  * Members of an address book; with `searches`, only those having at least one of the given
  * (property, needle) pairs among their folded values, i.e. a superset of a "contains" search,
- * found through the value index.
+ * found through the value index. Without `withData` the texts are left out (empty).
  */
 export async function addressCandidates(
   q: Queryable,
   userId: number,
   bookId: number,
   searches: ReadonlyArray<{ prop: string; needle: string }> | undefined,
+  withData = true,
 ): Promise<Array<{ node: Node; data: string }>> {
-  const params: unknown[] = [userId, bookId];
-  let where = 'o.user_id = $1 AND o.book_id = $2';
-  if (searches) {
-    const props = params.push(searches.map((s) => s.prop));
-    const needles = params.push(searches.map((s) => s.needle));
-    where += ` AND EXISTS (SELECT 1 FROM address_values v JOIN unnest($${props}::text[], $${needles}::text[]) AS s(prop, needle) ON v.prop = s.prop
-                WHERE v.user_id = $1 AND v.book_id = $2 AND v.node_id = o.node_id AND strpos(v.folded, s.needle) > 0)`;
-  }
-  const rows = await q.query<NodeRow & { data: string }>(
-    `SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
-            n.created_at, n.modified_at, o.data
-       FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
-      WHERE ${where} ORDER BY n.name`,
-    params,
-  );
+  const columns = `n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
+            n.created_at, n.modified_at, ${withData ? 'o.data' : "'' AS data"}`;
+  const rows = searches
+    ? // From the value index to the cards that have a hit, then their rows (materialized: the plan
+      // holds without statistics, which PGlite never gathers).
+      await q.query<NodeRow & { data: string }>(
+        `WITH hits AS MATERIALIZED (
+           SELECT DISTINCT v.node_id FROM address_values v
+             JOIN unnest($3::text[], $4::text[]) AS s(prop, needle) ON v.prop = s.prop
+            WHERE v.user_id = $1 AND v.book_id = $2 AND strpos(v.folded, s.needle) > 0)
+         SELECT ${columns} FROM hits h
+           JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id
+           JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+          ORDER BY n.name`,
+        [userId, bookId, searches.map((s) => s.prop), searches.map((s) => s.needle)],
+      )
+    : await q.query<NodeRow & { data: string }>(
+        `SELECT ${columns} FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+          WHERE o.user_id = $1 AND o.book_id = $2 ORDER BY n.name`,
+        [userId, bookId],
+      );
   return rows.map((row) => ({ node: rowToNode(row), data: row.data }));
 }

@@ -62,6 +62,24 @@ async function addressbookMultiget(req: DavRequest, body: Element): Promise<void
   await respond(req, found, request, missing);
 }
 
+/** Properties whose indexed values are exactly what the matcher compares (TEL adds digits, N joins parts). */
+const EXACT = new Set(['FN', 'NICKNAME', 'EMAIL', 'ORG']);
+
+/**
+ * Whether the index alone answers the filter: every prop-filter a single "contains" in the
+ * default collation on an exactly indexed property, combined by anyof.
+ */
+function indexIsExact(filter: AddressFilter): boolean {
+  return (
+    filter.propFilters.length > 0 &&
+    (filter.test === 'anyof' || filter.propFilters.length === 1) &&
+    filter.propFilters.every((p) => {
+      const [m] = p.textMatches;
+      return EXACT.has(p.name.toUpperCase()) && !p.isNotDefined && p.paramFilters.length === 0 && p.textMatches.length === 1 && m !== undefined && !m.negate && m.matchType === 'contains' && m.collation === 'i;unicode-casemap';
+    })
+  );
+}
+
 /**
  * The index searches that select a superset of the filter's matches: every branch of an anyof
  * (one of them for an allof) must be a single "contains"-like text-match on an indexed
@@ -107,8 +125,10 @@ async function addressbookQuery(req: DavRequest, body: Element): Promise<void> {
     const data = (await addressObjectData(req.deps.db, req.user.id, [node.id])).get(node.id) ?? '';
     if (matchesAddressFilter(data, filter)) matches.push({ node, segments: req.segments, data });
   } else if (node.kind === 'addressbook') {
-    for (const c of await addressCandidates(req.deps.db, req.user.id, node.id, indexSearches(filter))) {
-      if (matchesAddressFilter(c.data, filter)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
+    const exact = indexIsExact(filter);
+    // The texts are needed to decide candidates the index cannot, or to return address-data.
+    for (const c of await addressCandidates(req.deps.db, req.user.id, node.id, indexSearches(filter), !exact || request.data !== undefined)) {
+      if (exact || matchesAddressFilter(c.data, filter)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
     }
   }
   let extra = '';
