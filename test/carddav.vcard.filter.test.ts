@@ -110,9 +110,12 @@ test('collations: i;unicode-casemap (default), i;ascii-casemap, i;octet', () => 
 });
 
 test('foldForCollation', () => {
-  assert.equal(foldForCollation('ÉLOÏSE Ab', 'i;unicode-casemap'), 'éloïse ab');
-  assert.equal(foldForCollation('E\u0301', 'i;unicode-casemap'), 'é');
-  assert.equal(foldForCollation('ÉLOÏSE Ab', 'i;ascii-casemap'), 'ÉloÏse ab');
+  // The shared fold of src/dav/collation.ts: RFC 5051 case folding then NFKD; ASCII letters only
+  // for i;ascii-casemap (RFC 4790 §9.2). Composed and decomposed input fold alike.
+  assert.equal(foldForCollation('ÉLOÏSE Ab', 'i;unicode-casemap'), 'éloïse ab'.normalize('NFKD'));
+  assert.equal(foldForCollation('E\u0301', 'i;unicode-casemap'), foldForCollation('é', 'i;unicode-casemap'));
+  assert.equal(foldForCollation('ÉLOÏSE Ab', 'i;ascii-casemap'), foldForCollation('ÉLOÏSE AB', 'i;ascii-casemap'));
+  assert.notEqual(foldForCollation('É', 'i;ascii-casemap'), foldForCollation('é', 'i;ascii-casemap'));
   assert.equal(foldForCollation('ÉLOÏSE Ab', 'i;octet'), 'ÉLOÏSE Ab');
 });
 

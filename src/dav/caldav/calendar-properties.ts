@@ -5,8 +5,7 @@ import { APPLE_ICAL, CALDAV, CALSERVER } from '../xml/names.js';
 import { el, escapeXml } from '../xml/write.js';
 import { textContent, type Element } from '../xml/parse.js';
 
-/** Component types a calendar may hold (RFC 4791 §5.2.3). */
-export const COMPONENT_TYPES = ['VEVENT', 'VTODO', 'VJOURNAL', 'VFREEBUSY'];
+export { COMPONENT_TYPES } from './ical/load.js';
 
 /** Largest calendar object accepted (RFC 4791 §5.2.5). */
 export const MAX_RESOURCE_SIZE = 10 * 1024 * 1024;

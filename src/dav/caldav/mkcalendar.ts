@@ -15,7 +15,7 @@ function componentsOf(instructions: readonly Instruction[]): string[] {
   const names = children(set.element)
     .filter((c) => is(c, CALDAV, 'comp'))
     .map((c) => (c.getAttribute('name') ?? '').toUpperCase());
-  if (names.length === 0 || names.some((n) => !COMPONENT_TYPES.includes(n))) {
+  if (names.length === 0 || names.some((n) => !(COMPONENT_TYPES as readonly string[]).includes(n))) {
     throw new DavError(403, { condition: 'supported-calendar-component', ns: CALDAV, message: 'unsupported calendar component in supported-calendar-component-set' });
   }
   return [...new Set(names)];

@@ -6,7 +6,7 @@ import type { Element } from '@xmldom/xmldom';
 import ICAL from 'ical.js';
 import { children, namespaceOf } from '../../xml/parse.js';
 import { CALDAV } from '../../xml/names.js';
-import { isCollation, type Collation, type MatchType } from './collation.js';
+import { isCollation, type Collation, type MatchType } from '../../collation.js';
 import { isComponentType, type ComponentType } from './load.js';
 import { parseUtc } from './time.js';
 

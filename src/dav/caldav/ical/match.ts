@@ -1,6 +1,6 @@
 /** Evaluating a CALDAV:filter (RFC 4791 §9.7) against one stored calendar object. */
 import ICAL from 'ical.js';
-import { textMatches } from './collation.js';
+import { textMatches } from '../../collation.js';
 import type { CompFilter, ParamFilter, PropFilter, TextMatch, TimeRange } from './filter.js';
 import { loadForReading, mainComponents } from './load.js';
 import { expandInstances, recurrenceSets, type Expansion, type Occurrence, type RecurrenceSet } from './recurrence.js';

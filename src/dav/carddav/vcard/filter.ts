@@ -8,6 +8,7 @@ import { CARDDAV } from '../../xml/names.js';
 import { children, namespaceOf } from '../../xml/parse.js';
 import { telDigits } from './card.js';
 import { bareName, contentLines, unescapeValue, type ContentLine } from './lines.js';
+import { fold, textMatches } from '../../collation.js';
 
 export interface VTextMatch {
   value: string;
@@ -118,19 +119,11 @@ function parseTextMatch(el: Element): VTextMatch {
 }
 
 /**
- * Folds a string for a collation, so the caller can compare indexed values in SQL:
- * i;unicode-casemap → NFC then simple lower-casing (RFC 5051 approximated, no NFKD),
- * i;ascii-casemap → only A-Z lower-cased (RFC 4790 §9.2), i;octet → unchanged.
+ * Folds a string for a collation (the shared fold of src/dav/collation.ts), so the index and
+ * the matcher compare exactly the same forms.
  */
 export function foldForCollation(value: string, collation: VTextMatch['collation']): string {
-  switch (collation) {
-    case 'i;octet':
-      return value;
-    case 'i;ascii-casemap':
-      return value.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-    case 'i;unicode-casemap':
-      return value.normalize('NFC').toLowerCase();
-  }
+  return fold(value, collation);
 }
 
 /** Whether one value satisfies a text-match, negate-condition applied. */
@@ -139,18 +132,7 @@ export function textMatchHolds(value: string, match: VTextMatch): boolean {
 }
 
 function compare(value: string, match: VTextMatch): boolean {
-  const v = foldForCollation(value, match.collation);
-  const p = foldForCollation(match.value, match.collation);
-  switch (match.matchType) {
-    case 'equals':
-      return v === p;
-    case 'contains':
-      return v.includes(p);
-    case 'starts-with':
-      return v.startsWith(p);
-    case 'ends-with':
-      return v.endsWith(p);
-  }
+  return textMatches(value, match.value, match.collation, match.matchType);
 }
 
 /**

@@ -1,4 +1,4 @@
-/** The text-match collations CalDAV requires (RFC 4791 §7.5.1), as defined by RFC 4790 and RFC 5051. */
+/** The text-match collations CalDAV and CardDAV require (RFC 4791 §7.5.1, RFC 6352 §8.3), as defined by RFC 4790 and RFC 5051. */
 
 export type Collation = 'i;ascii-casemap' | 'i;octet' | 'i;unicode-casemap';
 export type MatchType = 'equals' | 'contains' | 'starts-with' | 'ends-with';
