@@ -2,10 +2,8 @@
  * CalDAV figures: a calendar of 10 000 events (10% weekly recurring, some all-day), loaded by
  * 8 clients, then the reads a phone makes. Each answer is checked, not only timed.
  */
-import http from 'node:http';
+import { textClient, timedRuns, type Row } from './http.js';
 
-export type Row = [string, string];
-type Request = (url: string, method: string, body?: string, headers?: Record<string, string>) => Promise<{ status: number; text: string }>;
 
 const DAY = 86_400_000;
 const YEAR_START = Date.UTC(2026, 0, 1);
@@ -45,33 +43,9 @@ export function generateEvents(count: number): Generated[] {
   return events;
 }
 
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-}
-
-async function timedRuns(runs: number, work: () => Promise<void>): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    ms.push(performance.now() - started);
-  }
-  return median(ms);
-}
-
 export async function caldavBench(base: string, auth: string, count = 10_000): Promise<Row[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const request: Request = (url, method, body, headers = {}) =>
-    new Promise((resolve, reject) => {
-      const req = http.request(url, { method, agent, headers: { Authorization: auth, ...headers } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const client = textClient(auth);
+  const { request } = client;
   const cal = `${base}/dav/calendars/admin/bench/`;
   const rows: Row[] = [];
   if ((await request(cal, 'MKCALENDAR')).status !== 201) throw new Error('MKCALENDAR failed');
@@ -126,6 +100,6 @@ export async function caldavBench(base: string, auth: string, count = 10_000): P
     if (status !== 207 || text.split('<D:response>').length - 1 !== 10) throw new Error('sync-collection: wrong answer');
   });
   rows.push(['sync-collection after 10 changes (ms, median of 15)', sync.toFixed(1)]);
-  agent.destroy();
+  client.close();
   return rows;
 }

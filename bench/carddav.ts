@@ -1,11 +1,6 @@
 /** CardDAV figures: 5 000 contacts loaded by 8 clients, then searches and a multiget, each answer checked. */
-import http from 'node:http';
+import { median, textClient, type Row } from './http.js';
 
-export type Row = [string, string];
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-}
 
 export function generateCards(count: number): Array<{ name: string; text: string; email: string; tel: string }> {
   return Array.from({ length: count }, (_, i) => {
@@ -17,18 +12,8 @@ export function generateCards(count: number): Array<{ name: string; text: string
 }
 
 export async function carddavBench(base: string, auth: string, count = 5_000): Promise<Row[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const request = (url: string, method: string, body?: string, headers: Record<string, string> = {}) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(url, { method, agent, headers: { Authorization: auth, ...headers } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const client = textClient(auth);
+  const { request } = client;
   const book = `${base}/dav/addressbooks/admin/bench/`;
   const rows: Row[] = [];
   const made = await request(book, 'MKCOL', `<D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>`, { 'Content-Type': 'application/xml' });
@@ -71,6 +56,6 @@ export async function carddavBench(base: string, auth: string, count = 5_000): P
     if (status !== 207 || text.split('BEGIN:VCARD').length - 1 !== 100) throw new Error('addressbook-multiget: wrong answer');
   }
   rows.push(['addressbook-multiget of 100 (ms, median of 15)', median(ms).toFixed(1)]);
-  agent.destroy();
+  client.close();
   return rows;
 }

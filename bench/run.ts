@@ -10,6 +10,7 @@ import { basicAuthorization } from '../test/helpers/server.js';
 import { spawnServer, writeBody, type ServerProcess } from '../test/helpers/process.js';
 import { createTestLocation } from '../test/helpers/store.js';
 import { caldavBench } from './caldav.js';
+import { median } from './http.js';
 import { carddavBench } from './carddav.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -31,10 +32,6 @@ function streamBody(size: number) {
   return (req: http.ClientRequest) => writeBody(req, size);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function timed(work: () => Promise<void>): Promise<number> {
   const started = performance.now();

@@ -26,10 +26,3 @@ export async function readXmlBody(koa: Koa.Context, maxBytes: number): Promise<E
   if (text.trim() === '') return undefined;
   return parseXml(text);
 }
-
-/** Drains an unexpected body (e.g. MKCOL with content) so the connection stays usable. */
-export async function hasBody(koa: Koa.Context): Promise<boolean> {
-  const length = koa.get('Content-Length');
-  if (length && length !== '0') return true;
-  return Boolean(koa.get('Transfer-Encoding'));
-}

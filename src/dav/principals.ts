@@ -8,8 +8,8 @@ import { answerOptions } from './methods/options.js';
 import { parseDepth, parsePropfind, respondPropfind } from './methods/propfind.js';
 import { principalHref, spaceHref } from './paths.js';
 import { properties, PropertyScope, type PropertyDefinition, type PropertyTarget } from './properties/registry.js';
-import { CALDAV, CARDDAV, DAV } from './xml/names.js';
-import { davEl, el, escapeXml } from './xml/write.js';
+import { CALDAV, CARDDAV } from './xml/names.js';
+import { davEl, escapeXml } from './xml/write.js';
 
 /** A principal is read-only here: it is described, never changed through DAV. */
 export const PRINCIPAL_METHODS = ['OPTIONS', 'PROPFIND'];

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { insertNode, rowToNode, type Node, type NodeRow } from './nodes.js';
+import { insertNode, nodeColumns, rowToNode, type Node, type NodeRow } from './nodes.js';
 
 export async function createAddressBook(tx: Queryable, userId: number, parentId: number, name: string): Promise<Node> {
   return insertNode(tx, { userId, parentId, name, kind: 'addressbook' });
@@ -79,8 +79,7 @@ export async function addressCandidates(
   searches: ReadonlyArray<{ prop: string; needle: string }> | undefined,
   withData = true,
 ): Promise<Array<{ node: Node; data: string }>> {
-  const columns = `n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
-            n.created_at, n.modified_at, ${withData ? 'o.data' : "'' AS data"}`;
+  const columns = `${nodeColumns('n')}, ${withData ? 'o.data' : "'' AS data"}`;
   const rows = searches
     ? // From the value index to the cards that have a hit, then their rows (materialized: the plan
       // holds without statistics, which PGlite never gathers).

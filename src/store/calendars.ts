@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { insertNode, rowToNode, type Node, type NodeRow } from './nodes.js';
+import { insertNode, nodeColumns, rowToNode, type Node, type NodeRow } from './nodes.js';
 
 type NodeRowWithIndex = NodeRow & { first_start: Date | null; last_end: Date | null; recurring: boolean };
 
@@ -133,8 +133,7 @@ export async function calendarCandidates(
   // key, whatever the planner's statistics say (PGlite never gathers them by itself).
   const rows = await q.query<NodeRowWithIndex>(
     `WITH candidates AS MATERIALIZED (${select(short)} UNION ALL ${select(long)})
-     SELECT n.user_id, n.id, n.parent_id, n.name, n.kind, n.blob_sha256, n.size, n.content_type, n.etag, n.sync_token,
-            n.created_at, n.modified_at, c.first_start, c.last_end, c.recurring
+     SELECT ${nodeColumns('n')}, c.first_start, c.last_end, c.recurring
        FROM candidates c JOIN nodes n ON n.user_id = c.user_id AND n.id = c.node_id
       ORDER BY n.name`,
     params,

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { rowToNode, type Node, type NodeRow } from './nodes.js';
+import { nodeColumns, rowToNode, type Node, type NodeRow } from './nodes.js';
 
 /** One member of a collection as a sync (RFC 6578) reports it. */
 export interface MemberChange {
@@ -41,8 +41,7 @@ export async function memberChanges(q: Queryable, userId: number, collectionId: 
          FROM nodes WHERE user_id = $1 AND parent_id = $2
      )
      SELECT coalesce(l.name, m.name) AS member_name, coalesce(l.token, 0) AS rank,
-            m.user_id, m.id, m.parent_id, m.name, m.kind, m.blob_sha256, m.size, m.content_type, m.etag,
-            m.sync_token, m.created_at, m.modified_at
+            ${nodeColumns('m')}
        FROM latest l FULL JOIN members m ON m.name = l.name
       WHERE coalesce(l.token, 0) <= $4
         AND CASE WHEN $5::boolean THEN m.id IS NOT NULL
@@ -67,8 +66,7 @@ async function changedMembers(q: Queryable, userId: number, collectionId: number
         GROUP BY name HAVING max(token) <= $4
      )
      SELECT l.name AS member_name, l.token AS rank,
-            m.user_id, m.id, m.parent_id, m.name, m.kind, m.blob_sha256, m.size, m.content_type, m.etag,
-            m.sync_token, m.created_at, m.modified_at
+            ${nodeColumns('m')}
        FROM latest l LEFT JOIN nodes m ON m.user_id = $1 AND m.parent_id = $2 AND m.name = l.name
       ORDER BY rank, m.id
       LIMIT $5`,

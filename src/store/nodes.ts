@@ -44,6 +44,11 @@ export interface NodeRow {
 
 const COLUMNS = 'user_id, id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token, created_at, modified_at';
 
+/** The columns rowToNode reads, qualified by a table alias (for joins). */
+export function nodeColumns(alias: string): string {
+  return COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ');
+}
+
 export function rowToNode(row: NodeRow): Node {
   return {
     userId: row.user_id,
@@ -82,8 +87,7 @@ export async function resolvePath(q: Queryable, userId: number, segments: readon
        SELECT ${COLUMNS}, 1 AS depth FROM nodes
         WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
        UNION ALL
-       SELECT c.user_id, c.id, c.parent_id, c.name, c.kind, c.blob_sha256, c.size, c.content_type, c.etag,
-              c.sync_token, c.created_at, c.modified_at, w.depth + 1
+       SELECT ${nodeColumns('c')}, w.depth + 1
          FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
         WHERE w.depth < cardinality($2::text[])
      )
@@ -135,8 +139,7 @@ export async function listSubtree(q: Queryable, userId: number, rootId: number, 
     `WITH RECURSIVE tree AS (
        SELECT ${COLUMNS}, ARRAY[]::text[] COLLATE "C" AS path FROM nodes WHERE user_id = $1 AND id = $2
        UNION ALL
-       SELECT c.user_id, c.id, c.parent_id, c.name, c.kind, c.blob_sha256, c.size, c.content_type, c.etag,
-              c.sync_token, c.created_at, c.modified_at, t.path || c.name
+       SELECT ${nodeColumns('c')}, t.path || c.name
          FROM tree t JOIN nodes c ON c.user_id = t.user_id AND c.parent_id = t.id
      )
      SELECT * FROM tree ORDER BY cardinality(path), path LIMIT $3`,

@@ -1,20 +1,18 @@
 import { calendarCandidates, calendarObjectData, calendarSettings } from '../../store/calendars.js';
 import type { Queryable } from '../../store/db.js';
-import { findChildren, resolvePath, type Node } from '../../store/nodes.js';
+import type { Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { parseDepth } from '../methods/propfind.js';
 import { reports } from '../reports/registry.js';
-import { hrefSegments, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
-import { child, children, is, textContent, type Element } from '../xml/parse.js';
-import { CALDAV, DAV } from '../xml/names.js';
+import { multigetObjects, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
+import { child, type Element } from '../xml/parse.js';
+import { CALDAV } from '../xml/names.js';
 import { CalendarDataRequestError, parseCalendarDataRequest, renderCalendarData, type CalendarDataRequest } from './ical/calendar-data.js';
 import { FilterError, matchesFilter, parseFilter, parseQueryTimezone, prefilter, type CompFilter, type TimeRange } from './ical/filter.js';
 import { freeBusy } from './ical/freebusy.js';
 import { parseUtc } from './ical/time.js';
 
-/** Most hrefs one calendar-multiget may name. */
-export const MAX_MULTIGET_HREFS = 5_000;
 /** Floating and all-day times shift by at most this much between time zones (UTC−12 … UTC+14). */
 const FLOATING_MARGIN_MS = 14 * 3600 * 1000;
 
@@ -42,30 +40,8 @@ function respond(req: DavRequest, q: Queryable, matches: ObjectMatch[], request:
 /** calendar-multiget (RFC 4791 §7.9): the named objects, in one query for their data. */
 async function calendarMultiget(req: DavRequest, body: Element): Promise<void> {
   const request = splitRequest(body);
-  const hrefs = children(body).filter((c) => is(c, DAV, 'href')).map((h) => textContent(h).trim());
-  if (hrefs.length === 0) throw new DavError(400, { message: 'calendar-multiget names no href' });
-  if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
-  const { db } = req.deps;
-  const found: ObjectMatch[] = [];
-  const missing: string[] = [];
-  // Members of the requested calendar are found with one query by name; other hrefs one by one.
-  const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
-  const inCalendar = (segments: string[] | undefined): segments is string[] =>
-    segments !== undefined && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i]);
-  const members =
-    req.node?.kind === 'calendar'
-      ? await findChildren(db, req.user.id, req.node.id, named.flatMap(({ segments }) => (inCalendar(segments) ? [segments.at(-1)!] : [])))
-      : new Map<string, Node>();
-  for (const { href, segments } of named) {
-    let node: Node | undefined;
-    if (inCalendar(segments) && req.node?.kind === 'calendar') node = members.get(segments.at(-1)!);
-    else if (segments) node = (await resolvePath(db, req.user.id, [req.space, ...segments])).node;
-    if (node && node.kind === 'calendar-object' && segments) found.push({ node, segments, data: '' });
-    else missing.push(href);
-  }
-  const data = await calendarObjectData(db, req.user.id, found.map((m) => m.node.id));
-  for (const m of found) m.data = data.get(m.node.id) ?? '';
-  await respond(req, db, found, request, missing, await calendarTimezone(req, req.node));
+  const { found, missing } = await multigetObjects(req, body, 'calendar-object');
+  await respond(req, req.deps.db, found, request, missing, await calendarTimezone(req, req.node));
 }
 
 /** The time zone for floating times: the query's CALDAV:timezone, else the calendar's (§7.8, §5.2.2). */

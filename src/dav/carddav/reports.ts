@@ -1,20 +1,17 @@
 import { addressCandidates, addressObjectData } from '../../store/addressbooks.js';
-import { findChildren, resolvePath, type Node } from '../../store/nodes.js';
+import type { Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
-import { DavError } from '../errors.js';
-import { statusLine } from '../errors.js';
+import { DavError, statusLine } from '../errors.js';
 import { parseDepth } from '../methods/propfind.js';
-import { hrefSegments, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
+import { multigetObjects, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
 import { reports } from '../reports/registry.js';
-import { child, children, is, textContent, type Element } from '../xml/parse.js';
-import { CARDDAV, DAV } from '../xml/names.js';
+import { child, textContent, type Element } from '../xml/parse.js';
+import { CARDDAV } from '../xml/names.js';
 import { davEl, escapeXml } from '../xml/write.js';
 import { telDigits } from './vcard/card.js';
 import { AddressDataRequestError, parseAddressDataRequest, renderAddressData, type AddressDataRequest } from './vcard/address-data.js';
 import { AddressFilterError, foldForCollation, matchesAddressFilter, parseAddressFilter, type AddressFilter } from './vcard/filter.js';
 
-/** Most hrefs one addressbook-multiget may name. */
-export const MAX_MULTIGET_HREFS = 5_000;
 /** A text-match value made only of phone characters (as vcard/filter.ts decides). */
 const PHONE_PATTERN = /^[+\d\s().\-/]*\d[\d\s().\-/]*$/;
 /** The properties whose values the index holds (see put-card.ts). */
@@ -42,23 +39,7 @@ function respond(req: DavRequest, matches: ObjectMatch[], request: ReportRequest
 /** addressbook-multiget (RFC 6352 §8.7): the named cards, members of the book found in one query. */
 async function addressbookMultiget(req: DavRequest, body: Element): Promise<void> {
   const request = splitRequest(body);
-  const hrefs = children(body).filter((c) => is(c, DAV, 'href')).map((h) => textContent(h).trim());
-  if (hrefs.length === 0) throw new DavError(400, { message: 'addressbook-multiget names no href' });
-  if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
-  const { db } = req.deps;
-  const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
-  const inBook = (segments: string[] | undefined): segments is string[] =>
-    req.node?.kind === 'addressbook' && segments !== undefined && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i]);
-  const members = req.node?.kind === 'addressbook' ? await findChildren(db, req.user.id, req.node.id, named.flatMap(({ segments }) => (inBook(segments) ? [segments.at(-1)!] : []))) : new Map<string, Node>();
-  const found: ObjectMatch[] = [];
-  const missing: string[] = [];
-  for (const { href, segments } of named) {
-    const node = inBook(segments) ? members.get(segments.at(-1)!) : segments ? (await resolvePath(db, req.user.id, [req.space, ...segments])).node : undefined;
-    if (node?.kind === 'address-object' && segments) found.push({ node, segments, data: '' });
-    else missing.push(href);
-  }
-  const data = await addressObjectData(db, req.user.id, found.map((m) => m.node.id));
-  for (const m of found) m.data = data.get(m.node.id) ?? '';
+  const { found, missing } = await multigetObjects(req, body, 'address-object');
   await respond(req, found, request, missing);
 }
 

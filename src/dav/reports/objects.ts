@@ -1,11 +1,13 @@
 import type { Queryable } from '../../store/db.js';
-import type { Node } from '../../store/nodes.js';
+import { findChildren, isCollection, resolvePath, type Node, type NodeKind } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
+import { DavError } from '../errors.js';
+import { textSources } from '../object-text.js';
 import { multistatus, propstatResponse, statusResponse } from '../multistatus.js';
 import { lockPath, parseTarget, spaceHref } from '../paths.js';
 import { parsePropfind, propstats, type PropfindRequest } from '../methods/propfind.js';
 import { PropertyScope, type PropertyTarget } from '../properties/registry.js';
-import { children, is, namespaceOf, type Element } from '../xml/parse.js';
+import { children, is, namespaceOf, textContent, type Element } from '../xml/parse.js';
 import { DAV } from '../xml/names.js';
 import { el, escapeXml } from '../xml/write.js';
 
@@ -82,4 +84,34 @@ export function hrefSegments(req: DavRequest, href: string): string[] | undefine
   } catch {
     return undefined;
   }
+}
+
+/** Most hrefs one multiget may name. */
+export const MAX_MULTIGET_HREFS = 5_000;
+
+/**
+ * The objects a multiget names (RFC 4791 §7.9, RFC 6352 §8.7), with their texts: members of the
+ * requested collection in one query by name, other hrefs one by one; hrefs naming no object of
+ * `objectKind` are returned as missing (answered 404).
+ */
+export async function multigetObjects(req: DavRequest, body: Element, objectKind: NodeKind): Promise<{ found: ObjectMatch[]; missing: string[] }> {
+  const hrefs = children(body).filter((c) => is(c, DAV, 'href')).map((h) => textContent(h).trim());
+  if (hrefs.length === 0) throw new DavError(400, { message: 'a multiget must name at least one href' });
+  if (hrefs.length > MAX_MULTIGET_HREFS) throw new DavError(413, { message: `at most ${MAX_MULTIGET_HREFS} hrefs per multiget` });
+  const { db } = req.deps;
+  const collection = req.node && isCollection(req.node) ? req.node : undefined;
+  const named = hrefs.map((href) => ({ href, segments: hrefSegments(req, href) }));
+  const isMember = (segments: string[] | undefined): segments is string[] =>
+    collection !== undefined && segments !== undefined && segments.length === req.segments.length + 1 && segments.slice(0, -1).every((s, i) => s === req.segments[i]);
+  const members = collection ? await findChildren(db, req.user.id, collection.id, named.flatMap(({ segments }) => (isMember(segments) ? [segments.at(-1)!] : []))) : new Map<string, Node>();
+  const found: ObjectMatch[] = [];
+  const missing: string[] = [];
+  for (const { href, segments } of named) {
+    const node = isMember(segments) ? members.get(segments.at(-1)!) : segments ? (await resolvePath(db, req.user.id, [req.space, ...segments])).node : undefined;
+    if (node?.kind === objectKind && segments) found.push({ node, segments, data: '' });
+    else missing.push(href);
+  }
+  const texts = await textSources.get(objectKind)!(db, req.user.id, found.map((m) => m.node.id));
+  for (const m of found) m.data = texts.get(m.node.id) ?? '';
+  return { found, missing };
 }
