@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { BodyTooLargeError, claimBlob, collectBlobs, FileBlobStore } from '../src/store/blobs.js';
+import { BodyTooLargeError, claimBlob, collectBlobs, FileBlobStore, removeOrphanBodies } from '../src/store/blobs.js';
 import { insertNode, resolvePath } from '../src/store/nodes.js';
 import { createUser, type User } from '../src/store/users.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
@@ -47,4 +47,24 @@ test('a file removed by a collector between publish and claim is put back by the
   // Referenced: collection keeps it.
   assert.equal(await collectBlobs(store.db, blobs, user.id, [staged.sha256]), 0);
   assert.ok(fs.existsSync(file));
+});
+
+test('a body a crash left without a row is removed at start-up; recorded and recent ones stay', async () => {
+  const orphan = await blobs.stage(user.id, body('published, never committed'), 1000);
+  await blobs.publish(user.id, orphan);
+  await orphan.discard();
+  const recorded = await blobs.stage(user.id, body('committed'), 1000);
+  await blobs.publish(user.id, recorded);
+  const { node: home } = await resolvePath(store.db, user.id, ['files']);
+  await store.db.transaction(async (tx) => {
+    await insertNode(tx, { userId: user.id, parentId: home!.id, name: 'kept.txt', kind: 'file', blobSha256: recorded.sha256, size: recorded.size });
+    await claimBlob(tx, blobs, user.id, recorded);
+  });
+  await recorded.discard();
+  const file = (sha256: string) => path.join(root(), String(user.id), sha256.slice(0, 2), sha256);
+  // Too recent for a sweep that spares the last minute (a writer may be mid-commit).
+  assert.equal(await removeOrphanBodies(store.db, blobs, 60_000), 0);
+  assert.equal(await removeOrphanBodies(store.db, blobs, 0), 1);
+  assert.equal(fs.existsSync(file(orphan.sha256)), false);
+  assert.equal(fs.readFileSync(file(recorded.sha256), 'utf8'), 'committed');
 });

@@ -13,6 +13,12 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The file system holding the blobs is full, or the process's disk quota is spent (the caller answers 507). */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** A body fully received, hashed and fsynced to a temporary file, not yet visible to anyone. */
 export interface StagedBlob {
   readonly sha256: string;
@@ -48,6 +54,10 @@ export interface BlobStore {
   removeUser(userId: number): Promise<void>;
   /** Deletes temporary files older than `ageMs` (left by a crash mid-upload). */
   sweepTemporary(ageMs: number): Promise<number>;
+  /** The stored bodies of one user, with when each was written. */
+  storedBodies(userId: number): AsyncIterable<{ sha256: string; modifiedMs: number }>;
+  /** The users that have a folder of bodies. */
+  storedUsers(): Promise<number[]>;
   /** Bytes still free where the blobs are stored. */
   freeBytes(): Promise<number>;
 }
@@ -81,9 +91,14 @@ export class FileBlobStore implements BlobStore {
     });
     const discard = () => fsp.rm(tmpFile, { force: true });
     try {
-      // flush: the stream fsyncs its own descriptor before closing it.
-      await pipeline(body, meter, fs.createWriteStream(tmpFile, { flags: 'wx', flush: true }));
+      // flush: the stream fsyncs its own descriptor before closing it. The body is read through an
+      // iterator that does not destroy it when we fail (body too large, disk full): destroying a
+      // request resets its connection before the client hears the 413 or 507.
+      await pipeline(body.iterator({ destroyOnReturn: false }), meter, fs.createWriteStream(tmpFile, { flags: 'wx', flush: true }));
     } catch (error) {
+      // The rest of the body is read and dropped while the answer goes out, so the connection
+      // stays usable. On the next tick: the stream notices only then that the iterator has let go.
+      if (!body.destroyed) process.nextTick(() => body.resume());
       await discard();
       throw error;
     }
@@ -123,6 +138,23 @@ export class FileBlobStore implements BlobStore {
   async freeBytes(): Promise<number> {
     const stats = await fsp.statfs(this.#root);
     return stats.bavail * stats.bsize;
+  }
+
+  async storedUsers(): Promise<number[]> {
+    const names = await fsp.readdir(this.#root);
+    return names.filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+
+  async *storedBodies(userId: number): AsyncIterable<{ sha256: string; modifiedMs: number }> {
+    const home = path.join(this.#root, String(userId));
+    for (const prefix of await fsp.readdir(home).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      for (const sha256 of await fsp.readdir(path.join(home, prefix))) {
+        if (!/^[0-9a-f]{64}$/.test(sha256)) continue;
+        const stat = await fsp.stat(path.join(home, prefix, sha256)).catch(() => undefined);
+        if (stat) yield { sha256, modifiedMs: stat.mtimeMs };
+      }
+    }
   }
 
   async sweepTemporary(ageMs: number): Promise<number> {
@@ -200,6 +232,27 @@ export async function collectBlobs(db: Database, blobs: BlobStore, userId: numbe
     if ((error as { code?: string }).code === '23503') return 0;
     throw error;
   }
+}
+
+/**
+ * Removes body files that no blobs row records, written more than `ageMs` ago: a crash between
+ * publish() and its transaction's commit leaves such a file, complete but unreachable. A writer
+ * still in flight is safe twice over: its file is newer than the age, and its claim would put
+ * a removed file back (ensurePublished).
+ */
+export async function removeOrphanBodies(db: Database, blobs: BlobStore, ageMs: number): Promise<number> {
+  const cutoff = Date.now() - ageMs;
+  let removed = 0;
+  for (const userId of await blobs.storedUsers()) {
+    const rows = await db.query<{ sha256: string }>('SELECT sha256 FROM blobs WHERE user_id = $1', [userId]);
+    const recorded = new Set(rows.map((r) => r.sha256));
+    for await (const body of blobs.storedBodies(userId)) {
+      if (recorded.has(body.sha256) || body.modifiedMs >= cutoff) continue;
+      await blobs.remove(userId, body.sha256);
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** Collects every unreferenced blob of every user (run at start-up). */

@@ -31,6 +31,7 @@ export interface ChangeQuery {
  */
 export async function memberChanges(q: Queryable, userId: number, collectionId: number, query: ChangeQuery): Promise<MemberChange[]> {
   if (query.since !== undefined && query.since > 0) return changedMembers(q, userId, collectionId, query.since, query.upTo, query.limit);
+  if (query.since === undefined) return currentMembers(q, userId, collectionId, query.upTo, query.limit);
   const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
     `WITH latest AS (
        SELECT name, max(token) AS token FROM changes
@@ -51,6 +52,27 @@ export async function memberChanges(q: Queryable, userId: number, collectionId: 
     [userId, collectionId, query.since ?? 0, query.upTo, query.since === undefined, query.afterId ?? null, query.limit ?? null],
   );
   return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
+}
+
+/**
+ * An initial sync: every current member with the token of its latest change, found by name in
+ * the change log (migration 0008) member by member, in the same order as memberChanges.
+ */
+async function currentMembers(q: Queryable, userId: number, collectionId: number, upTo: number, limit: number | undefined): Promise<MemberChange[]> {
+  const rows = await q.query<NodeRow & { rank: number }>(
+    `SELECT coalesce(c.token, 0) AS rank, ${nodeColumns('m')}
+       FROM nodes m
+       LEFT JOIN LATERAL (
+         SELECT token FROM changes
+          WHERE user_id = $1 AND collection_id = $2 AND name = m.name
+          ORDER BY token DESC LIMIT 1
+       ) c ON true
+      WHERE m.user_id = $1 AND m.parent_id = $2 AND coalesce(c.token, 0) <= $3
+      ORDER BY rank, m.id
+      LIMIT $4`,
+    [userId, collectionId, upTo, limit ?? null],
+  );
+  return rows.map((row) => ({ name: row.name, node: rowToNode(row), rank: row.rank }));
 }
 
 /**

@@ -14,11 +14,39 @@ export interface Database extends Queryable {
    * On PostgreSQL a serialization failure or deadlock retries the whole unit of work.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Connections of the pool right now, for /metrics. */
+  poolStats(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
+
+/** SQLSTATEs that say the server is going away or not accepting connections yet. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** Socket errors from the connection to the database. */
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** pg's own errors for a lost or unobtainable connection carry no code, only these messages. */
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * Whether an error means the database cannot be reached right now (a transient outage the
+ * client should retry: SQLSTATE class 08, admin shutdown, cannot connect now, too many
+ * connections, a refused or cut socket, a pool connection timeout), not that a statement failed.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_STATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
+}
 
 /** int8 and numeric counts come back as JavaScript numbers (every id and size here is below 2^53). */
 const types = {
@@ -47,7 +75,16 @@ export class PoolDatabase implements Database {
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
 
-  constructor(readonly kind: 'postgres' | 'pglite', config: pg.PoolConfig, onClose: () => Promise<void> = async () => {}) {
+  /**
+   * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
+   * resolves (the embedded store's statistics keeper and WAL flush).
+   */
+  constructor(
+    readonly kind: 'postgres' | 'pglite',
+    config: pg.PoolConfig,
+    onClose: () => Promise<void> = async () => {},
+    private readonly afterCommit: () => void | Promise<void> = () => {},
+  ) {
     this.#pool = new pg.Pool({ ...config, types });
     // An idle client that errors (server restart) must not crash the process; the pool replaces it.
     this.#pool.on('error', () => {});
@@ -61,26 +98,43 @@ export class PoolDatabase implements Database {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      // Retries start at random moments, so the transactions that collided do not collide again.
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
       const client = await this.#pool.connect();
+      // A connection lost mid-transaction is emitted as 'error' on the checked-out client, which
+      // the pool does not listen to then: without this listener the process would crash. The
+      // pending query rejects too, so the error reaches the caller that way.
+      const onLost = () => {};
+      client.on('error', onLost);
       const tx: Queryable = {
         async query<R extends object>(sql: string, params: readonly unknown[] = []) {
           return (await client.query<R & pg.QueryResultRow>(statement(sql, params))).rows;
         },
       };
+      let broken: Error | undefined;
+      let result: T;
       try {
         await client.query('BEGIN');
-        const result = await work(tx);
+        result = await work(tx);
         await client.query('COMMIT');
-        return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        // A client whose ROLLBACK failed is broken: released with the error, the pool drops it.
+        broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
         const code = (error as { code?: string }).code;
         if (this.kind === 'postgres' && code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw error;
       } finally {
-        client.release();
+        client.removeListener('error', onLost);
+        client.release(broken);
       }
+      // With the connection already free for others: a commit may wait here for its WAL to reach the disk.
+      await this.afterCommit();
+      return result;
     }
+  }
+
+  poolStats(): PoolStats {
+    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount };
   }
 
   async close(): Promise<void> {

@@ -47,10 +47,3 @@ export async function migrate(db: Database, migrations: Migration[] = listMigrat
   });
 }
 
-/**
- * Refreshes the planner's statistics. PostgreSQL's autovacuum does this by itself; PGlite runs
- * none, so the embedded store calls it at start-up (stale statistics choose scans over indexes).
- */
-export async function analyze(db: Database): Promise<void> {
-  await db.query('ANALYZE');
-}

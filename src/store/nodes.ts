@@ -169,21 +169,22 @@ export async function recordChange(tx: Queryable, userId: number, collectionId: 
 }
 
 /**
- * Locks a collection and its member named `name` (if any) for a write, in one statement; the
- * parent's row lock orders concurrent writers of the same name.
+ * Locks a collection and its member named `name` (if any) for a write; the parent's row lock
+ * orders concurrent writers of the same name. Two statements: the member is looked up only once
+ * the parent is locked, so on PostgreSQL it is seen even when a writer that held the parent
+ * created it meanwhile (one statement's snapshot predates that commit: the second of two
+ * concurrent creations would then insert again, or find its own UID taken).
  */
 export async function lockMember(tx: Queryable, userId: number, parentId: number, name: string): Promise<{ parent?: Node; member?: Node }> {
-  const rows = await tx.query<NodeRow>(
-    `SELECT ${COLUMNS} FROM nodes
-      WHERE user_id = $1 AND (id = $2 OR (parent_id = $2 AND name = $3))
-      ORDER BY id = $2 DESC FOR UPDATE`,
-    [userId, parentId, name],
-  );
-  const result: { parent?: Node; member?: Node } = {};
-  for (const row of rows) {
-    if (row.id === parentId) result.parent = rowToNode(row);
-    else result.member = rowToNode(row);
-  }
+  const parents = await tx.query<NodeRow>(`SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND id = $2 FOR UPDATE`, [userId, parentId]);
+  if (!parents[0]) return {};
+  const members = await tx.query<NodeRow>(`SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3 FOR UPDATE`, [
+    userId,
+    parentId,
+    name,
+  ]);
+  const result: { parent?: Node; member?: Node } = { parent: rowToNode(parents[0]) };
+  if (members[0]) result.member = rowToNode(members[0]);
   return result;
 }
 
@@ -319,4 +320,13 @@ export async function usage(q: Queryable, userId: number): Promise<{ used: numbe
   );
   const row = rows[0];
   return { used: row?.used_bytes ?? 0, quota: row?.quota_bytes ?? null };
+}
+
+/** How many members each of the given collections has (one query for a whole listing). */
+export async function countChildren(q: Queryable, userId: number, parentIds: readonly number[]): Promise<Map<number, number>> {
+  const rows = await q.query<{ parent_id: number; count: number }>(
+    'SELECT parent_id, count(*) AS count FROM nodes WHERE user_id = $1 AND parent_id = ANY($2::bigint[]) GROUP BY parent_id',
+    [userId, parentIds],
+  );
+  return new Map(rows.map((r) => [r.parent_id, r.count]));
 }

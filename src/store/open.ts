@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { PoolDatabase, type Database } from './db.js';
+import { WalFlusher } from './durability.js';
+import { ReadCachingDatabase } from './read-cache.js';
+import { analyzeDatabase, StatisticsKeeper } from './statistics.js';
 
 /** The store is held by another live process (PGlite has no lock of its own). */
 export class StoreBusyError extends Error {}
@@ -14,24 +18,72 @@ export interface StoreLocation {
 
 export async function openDatabase(location: StoreLocation): Promise<Database> {
   if (location.databaseUrl) {
-    return new PoolDatabase('postgres', { connectionString: location.databaseUrl, max: 10 });
+    // Fail fast while PostgreSQL is unreachable (the request answers 503) rather than hang: a new
+    // connection, or a wait for a free one, gives up after 5 s. Keep-alive notices a silently
+    // dropped connection.
+    return new PoolDatabase('postgres', { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true });
   }
   return openEmbedded(location.dataDir);
 }
 
 async function openEmbedded(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const release = acquireLock(path.join(dataDir, 'davenport.lock'));
+  const release = lockDataDir(dataDir);
   try {
-    const pglite = await PGlite.create(path.join(dataDir, 'pglite'));
-    return new PoolDatabase('pglite', createPgConfig(pglite), async () => {
-      await pglite.close();
-      release();
-    });
+    const dir = embeddedDatabaseDir(dataDir);
+    if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await createEmbedded(dir);
+    const pglite = await PGlite.create(dir);
+    const wal = new WalFlusher(dir);
+    // Whatever start-up recovered or wrote is on disk before the first request.
+    await wal.syncAll();
+    const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
+    const db: Database = new PoolDatabase(
+      'pglite',
+      createPgConfig(pglite),
+      async () => {
+        await statistics.idle();
+        await pglite.close();
+        // The shutdown checkpoint wrote every page; make them durable before the lock is released.
+        await wal.syncAll();
+        release();
+      },
+      () => {
+        statistics.noteCommit();
+        return wal.flush();
+      },
+    );
+    // This process is the store's only writer (the lock above), so reads can be kept until it writes.
+    return new ReadCachingDatabase(db);
   } catch (error) {
     release();
     throw error;
   }
+}
+
+/**
+ * initdb in a thread of its own: it grows PGlite's WebAssembly memory to ~900 MB, which an
+ * instance never gives back, while a thread's memory is all returned when it ends. The server
+ * then opens the new database at half of that.
+ */
+function createEmbedded(dir: string): Promise<void> {
+  const pgliteModule = import.meta.resolve('@electric-sql/pglite');
+  const code = `const { workerData } = require('node:worker_threads');
+    import(workerData.module).then(({ PGlite }) => PGlite.create(workerData.dir)).then((db) => db.close());`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: { module: pgliteModule, dir } });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`creating the embedded database failed (exit ${code})`))));
+  });
+}
+
+/** Where the embedded store keeps its PostgreSQL data directory. */
+export function embeddedDatabaseDir(dataDir: string): string {
+  return path.join(dataDir, 'pglite');
+}
+
+/** Takes DATA_DIR for this process (as the server does), e.g. for an offline backup; returns the release. */
+export function lockDataDir(dataDir: string): () => void {
+  return acquireLock(path.join(dataDir, 'davenport.lock'));
 }
 
 /**

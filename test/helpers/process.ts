@@ -24,8 +24,9 @@ export interface SpawnResult {
   output: string;
 }
 
-function launch(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+/** `entry`: a compiled main.js to run as it is; the TypeScript source through tsx by default. */
+function launch(env: Record<string, string>, entry?: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, entry ? [entry] : ['--import', 'tsx', MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,8 +37,8 @@ function launch(env: Record<string, string>): { child: ChildProcess; output: () 
 }
 
 /** Starts the server and waits until it listens. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const { child, output } = launch(env);
+export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000, entry?: string): Promise<ServerProcess> {
+  const { child, output } = launch(env, entry);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), timeoutMs);
     const check = () => {

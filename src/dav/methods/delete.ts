@@ -22,6 +22,9 @@ export async function del(req: DavRequest): Promise<void> {
   const scopes = [{ path, subtree: true }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
 
   const blobs = await deps.db.transaction(async (tx) => {
+    // Parent before member, the order every writer locks in (lockMember): the other way round,
+    // a DELETE and a PUT in the same collection deadlock on PostgreSQL.
+    if (node.parentId !== null) await getNode(tx, user.id, node.parentId, true);
     const current = await getNode(tx, user.id, node.id, true);
     if (!current) throw new DavError(404);
     evaluateConditions(req.koa, current, false);

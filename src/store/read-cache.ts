@@ -1,0 +1,126 @@
+/**
+ * A read cache for the embedded store. PGlite runs PostgreSQL in this process, on this thread,
+ * one statement at a time: each query costs 0.1–0.3 ms of the same CPU that serves HTTP, so a
+ * phone fetching one event at a time is bound by the two reads behind it. The embedded store has
+ * exactly one writer (this process: the DATA_DIR lock refuses any other), so a read's result
+ * stays true until this process writes. The rule is therefore the simplest that is exact: any
+ * statement that may write, and any transaction, makes every cached result stale.
+ *
+ * Only small answers to plain, deterministic SELECTs are kept (a path lookup, an object's text);
+ * listings and anything that depends on the clock or on the server's own state are not.
+ */
+import type { Database, PoolStats, Queryable } from './db.js';
+
+/** Answers with more rows than this are listings: not kept. */
+const MAX_ROWS = 16;
+/** Largest answer kept, and all answers together (approximate bytes of their text). */
+const MAX_ENTRY_BYTES = 256 * 1024;
+const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
+
+/** Statements that may change data or the server's state (a leading WITH may hold an INSERT). */
+const WRITES = /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|FOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)|FOR\s+KEY\s+SHARE)\b/i;
+/** Results that change without a write: the clock, randomness, sequences, the catalogs and statistics. */
+const VOLATILE = /\b(now|current_timestamp|current_date|current_time|localtime|localtimestamp|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|gen_random_uuid|nextval|currval|setval|lastval|txid_\w+)\b|\bpg_/i;
+
+/**
+ * Whether a statement only reads stored rows, deterministically, so its answer may be kept until
+ * the next write. A statement reading no table (`SELECT 1`, the health probe) always runs.
+ */
+export function isCacheableRead(sql: string): boolean {
+  return /^\s*(SELECT|WITH)\b/i.test(sql) && /\bFROM\b/i.test(sql) && !WRITES.test(sql) && !VOLATILE.test(sql);
+}
+
+interface Entry {
+  rows: readonly object[];
+  bytes: number;
+}
+
+export class ReadCachingDatabase implements Database {
+  /** Moves on when a write starts and when it ends: an entry is valid only for the generation it was read in. */
+  #generation = 0;
+  #entryGeneration = -1;
+  /** In least-recently-used order (a Map keeps insertion order). */
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+
+  constructor(private readonly inner: Database) {}
+
+  get kind(): Database['kind'] {
+    return this.inner.kind;
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (!isCacheableRead(sql)) return this.#writing(() => this.inner.query<R>(sql, params));
+    const key = keyOf(sql, params);
+    if (key === undefined) return this.inner.query<R>(sql, params);
+    this.#forgetIfStale();
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      // Copies, so a caller that changes its rows cannot change what the next one reads.
+      return hit.rows.map((row) => ({ ...row })) as R[];
+    }
+    const generation = this.#generation;
+    const rows = await this.inner.query<R>(sql, params);
+    // Kept only when no write started or ended while it ran.
+    if (generation === this.#generation) this.#remember(key, rows);
+    return rows;
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#writing(() => this.inner.transaction(work));
+  }
+
+  poolStats(): PoolStats {
+    return this.inner.poolStats();
+  }
+
+  close(): Promise<void> {
+    this.#entries.clear();
+    return this.inner.close();
+  }
+
+  async #writing<T>(work: () => Promise<T>): Promise<T> {
+    this.#generation++;
+    try {
+      return await work();
+    } finally {
+      this.#generation++;
+    }
+  }
+
+  /** Entries all belong to one generation: a newer one makes them all stale. */
+  #forgetIfStale(): void {
+    if (this.#entryGeneration === this.#generation) return;
+    this.#entries.clear();
+    this.#bytes = 0;
+    this.#entryGeneration = this.#generation;
+  }
+
+  #remember(key: string, rows: readonly object[]): void {
+    if (rows.length > MAX_ROWS) return;
+    this.#forgetIfStale();
+    const bytes = key.length + rows.reduce<number>((sum, row) => sum + sizeOf(row), 0);
+    if (bytes > MAX_ENTRY_BYTES) return;
+    this.#entries.set(key, { rows: rows.map((row) => ({ ...row })), bytes });
+    this.#bytes += bytes;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#bytes <= MAX_TOTAL_BYTES) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= entry.bytes;
+    }
+  }
+}
+
+/** The statement and its parameters as one key; undefined for parameters not worth keying (binary). */
+function keyOf(sql: string, params: readonly unknown[]): string | undefined {
+  if (params.some((p) => p instanceof Uint8Array)) return undefined;
+  return sql + '\u0000' + JSON.stringify(params);
+}
+
+function sizeOf(row: object): number {
+  let bytes = 64;
+  for (const value of Object.values(row)) bytes += typeof value === 'string' ? value.length : 16;
+  return bytes;
+}
