@@ -1,5 +1,7 @@
 # Davenport on Node.js 20. Data (blobs, and the embedded store when DATABASE_URL is unset) in /data.
 FROM node:20-bookworm-slim
+# pg_dump and psql for `npm run backup` / `restore` (Debian bookworm ships PostgreSQL 15's).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

@@ -2,29 +2,40 @@ import path from 'node:path';
 import { ensureInitialAdmin } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
+import { loadTls, plainHttpWarning } from './ops/tls.js';
 import { startServer } from './server.js';
-import { collectAllBlobs, FileBlobStore } from './store/blobs.js';
-import { analyze, migrate } from './store/migrate.js';
+import { collectAllBlobs, FileBlobStore, removeOrphanBodies } from './store/blobs.js';
+import { migrate } from './store/migrate.js';
+import { analyzeDatabase } from './store/statistics.js';
 import { openDatabase, StoreBusyError } from './store/open.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  // Read before the store is touched, so a bad certificate stops start-up at once.
+  const tls = config.tls ? loadTls(config.tls) : undefined;
   const db = await openDatabase(config);
   const applied = await migrate(db);
   if (applied.length > 0) log.info('schema migrated', { versions: applied });
-  if (db.kind === 'pglite') await analyze(db);
+  // PGlite runs no autovacuum: statistics are refreshed at start-up, then as writes add up (statistics.ts).
+  if (db.kind === 'pglite') await analyzeDatabase(db);
   const blobs = new FileBlobStore(path.join(config.dataDir, 'blobs'));
   // Left by a crash: half-received uploads, and bodies nothing references any more.
   await blobs.sweepTemporary(0);
   await collectAllBlobs(db, blobs);
+  // Bodies a crash left without a row. Other processes sharing PostgreSQL may be mid-upload:
+  // there, only bodies older than a quarter of an hour are taken for orphans.
+  await removeOrphanBodies(db, blobs, config.databaseUrl ? 15 * 60_000 : 0);
   await ensureInitialAdmin(db, log, (text) => process.stdout.write(text));
 
-  const running = await startServer({ config, db, blobs, log });
+  const running = await startServer({ config, db, blobs, log }, tls ? { tls } : {});
   const base = config.baseUrl?.href ?? `${running.url}/`;
   // Always shown, whatever LOG_LEVEL says: where to point clients.
   const store = config.databaseUrl ? 'PostgreSQL' : `embedded store in ${config.dataDir}`;
   process.stdout.write(`Davenport listening on ${running.url} (${store}); files at ${base}dav/files/<user>/\n`);
+  // Shown whatever LOG_LEVEL says, like the line above.
+  const warning = plainHttpWarning(config);
+  if (warning) process.stderr.write(`davenport: ${warning}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
