@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isPhoneRegion } from './dav/carddav/vcard/phone.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -15,6 +16,18 @@ export interface Config {
   maxUploadBytes: number;
   /** Largest XML request body accepted (bytes). */
   maxXmlBytes: number;
+  /** PEM files of the certificate (chain) and key when this server speaks HTTPS itself. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** The bearer token /metrics requires; without one /metrics is not served. */
+  metricsToken: string | undefined;
+  /** Uploads (PUT bodies) one user may send at the same time; more get 429 with Retry-After. */
+  maxUploadsPerUser: number;
+  /** How long a client may take to send its request headers (ms). */
+  headersTimeoutMs: number;
+  /** How long a connection may stay silent, mid-request or idle, before it is closed (ms). */
+  idleTimeoutMs: number;
+  /** ISO 3166 country of phone numbers written without a country code, for E.164 matching of contacts. */
+  phoneRegion: string | undefined;
 }
 
 /** A configuration problem: start-up stops with this one line. */
@@ -52,6 +65,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
   }
 
+  // Both or neither; whether the files hold a usable pair is checked by ops/tls.ts at start-up.
+  const certFile = env.TLS_CERT || undefined;
+  const keyFile = env.TLS_KEY || undefined;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('TLS_CERT and TLS_KEY must be set together (paths to PEM files)');
+
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  // Sent by a scraper on every request: long enough not to be guessed, and a single token68 word.
+  if (metricsToken !== undefined && !/^[A-Za-z0-9._~+/-]{16,}=*$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters of letters, digits and . _ ~ + / -');
+  }
+
+  const phoneRegion = env.PHONE_REGION ? env.PHONE_REGION.toUpperCase() : undefined;
+  if (phoneRegion && !isPhoneRegion(phoneRegion)) throw new ConfigError(`PHONE_REGION must be a two-letter country code such as GB or DE, got "${env.PHONE_REGION}"`);
+
   const host = env.HOST || '127.0.0.1';
   return {
     host,
@@ -62,5 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 16 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
     maxXmlBytes: integer(env, 'MAX_XML_BYTES', 1024 ** 2, 1024, 64 * 1024 ** 2),
+    tls: certFile && keyFile ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : undefined,
+    metricsToken,
+    maxUploadsPerUser: integer(env, 'MAX_UPLOADS_PER_USER', 8, 1, 1000),
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 30_000, 100, 600_000),
+    idleTimeoutMs: integer(env, 'IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
+    phoneRegion,
   };
 }

@@ -94,6 +94,14 @@ describe('files', () => {
     assert.match((await req('GET', home + 'card.vcf')).headers.get('content-type') ?? '', /^text\/vcard/);
   });
 
+  test('a stored HTML file is served sandboxed, so it cannot script the web pages on this origin', async () => {
+    await req('PUT', home + 'page.html', { body: '<script>fetch("/api/account")</script>', headers: { 'Content-Type': 'text/html' } });
+    const res = await req('GET', home + 'page.html');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  });
+
   test('PUT without a parent collection is 409; PUT on a collection is 405', async () => {
     assert.equal((await req('PUT', home + 'no/such/file.txt', { body: 'x' })).status, 409);
     await req('MKCOL', home + 'putcol');

@@ -19,12 +19,13 @@ import { mkcalendar } from './caldav/mkcalendar.js';
 import { putCalendarObject } from './caldav/put-object.js';
 import { putCard } from './carddav/put-card.js';
 import { answerVirtual, VIRTUAL_METHODS } from './virtual.js';
+import { limitUploads } from './upload-limit.js';
 
 /** The methods of a user's tree; `Allow` is computed from this table so it cannot drift. */
 const METHODS: Record<string, MethodHandler> = {
   GET: get,
   HEAD: get,
-  PUT: put,
+  PUT: limitUploads(put),
   DELETE: del,
   MKCOL: mkcol,
   PROPFIND: propfind,
@@ -39,8 +40,8 @@ const METHODS: Record<string, MethodHandler> = {
 
 /** Where a space handles a method its own way (a PUT into a calendar stores a calendar object). */
 const SPACE_METHODS: Partial<Record<Space, Record<string, MethodHandler>>> = {
-  calendars: { PUT: putCalendarObject },
-  addressbooks: { PUT: putCard },
+  calendars: { PUT: limitUploads(putCalendarObject) },
+  addressbooks: { PUT: limitUploads(putCard) },
 };
 
 /** Methods that make sense on an unmapped URL; others answer 404 there. */

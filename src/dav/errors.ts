@@ -1,5 +1,5 @@
 import { DAV } from './xml/names.js';
-import { davDocument, el } from './xml/write.js';
+import { davDocument, el, escapeXml } from './xml/write.js';
 
 export interface DavErrorOptions {
   /** A precondition or postcondition element name in `ns` (RFC 4918 §16), written into DAV:error. */
@@ -39,7 +39,8 @@ export class DavError extends Error {
 }
 
 function escapeText(text: string): string {
-  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+  // A message may quote the client's data, control characters included: escapeXml makes it safe.
+  return escapeXml(text);
 }
 
 function defaultMessage(status: number): string {
@@ -67,6 +68,7 @@ export const STATUS_TEXT: Record<number, string> = {
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
+  503: 'Service Unavailable',
   507: 'Insufficient Storage',
 };
 

@@ -1,4 +1,5 @@
 import ICAL from 'ical.js';
+import { unusableTimezone } from './ical/timezones.js';
 import { calendarSettings, setCalendarTimezone, type CalendarSettings } from '../../store/calendars.js';
 import { properties, type PropertyDefinition, type PropertyScope, type PropertyTarget } from '../properties/registry.js';
 import { APPLE_ICAL, CALDAV, CALSERVER } from '../xml/names.js';
@@ -26,7 +27,8 @@ function settingsOf(t: PropertyTarget, scope: PropertyScope): Promise<CalendarSe
 export function isValidTimezoneCalendar(text: string): boolean {
   try {
     const calendar = new ICAL.Component(ICAL.parse(text) as unknown[]);
-    return calendar.name === 'vcalendar' && calendar.getAllSubcomponents('vtimezone').length === 1 && calendar.getAllSubcomponents().length === 1;
+    const zones = calendar.getAllSubcomponents('vtimezone');
+    return calendar.name === 'vcalendar' && zones.length === 1 && calendar.getAllSubcomponents().length === 1 && unusableTimezone(zones[0]!) === undefined;
   } catch {
     return false;
   }

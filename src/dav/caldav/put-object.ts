@@ -9,7 +9,7 @@ import { CalendarDataError, parseCalendarObject, type ComponentType } from './ic
 export const CALENDAR_CONTENT_TYPE = 'text/calendar; charset=utf-8';
 
 /** Calendar object resources (RFC 4791 §5.3.2): validated against the calendar's components and time zone. */
-const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
+export const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
   collectionKind: 'calendar',
   objectKind: 'calendar-object',
   ns: CALDAV,
@@ -17,8 +17,10 @@ const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
   accepts: /^text\/calendar\s*(;|$)/i,
   unsupportedCondition: 'supported-calendar-data',
   maxSize: MAX_RESOURCE_SIZE,
-  async validate(req, calendar, text) {
-    const settings = (await calendarSettings(req.deps.db, req.user.id, [calendar.id])).get(calendar.id);
+  async validate(q, calendar, text) {
+    const settings = (await calendarSettings(q, calendar.userId, [calendar.id])).get(calendar.id);
+    // PostgreSQL text cannot hold NUL, and iCalendar never has one (RFC 5545 §3.1).
+    if (text.includes('\0')) throw new DavError(403, { condition: 'valid-calendar-data', ns: CALDAV, message: 'NUL characters are not allowed in iCalendar' });
     try {
       return parseCalendarObject(text, {
         supportedComponents: (settings?.components ?? []) as ComponentType[],
@@ -26,6 +28,9 @@ const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
       });
     } catch (error) {
       if (error instanceof CalendarDataError) throw new DavError(403, { condition: error.condition, ns: CALDAV, message: error.message });
+      // ical.js decodes values lazily, so a malformed one (e.g. VERSION;VALUE=DATE:2.0) throws a
+      // plain Error in the middle of validation: the data is invalid, the server is not at fault.
+      if (error instanceof Error && !(error instanceof DavError)) throw new DavError(403, { condition: 'valid-calendar-data', ns: CALDAV, message: `not valid iCalendar: ${error.message}` });
       throw error;
     }
   },

@@ -61,6 +61,10 @@ export async function get(req: DavRequest): Promise<void> {
   }
   // Set as stored: Koa's `type` setter would append a charset to what the client chose.
   koa.set('Content-Type', contentTypeFor(name, node.contentType));
+  // A stored HTML or SVG file opened in a browser must not run script on this origin (where the
+  // web pages and their API live): it is shown sandboxed, as the pages' own downloads are.
+  koa.set('Content-Security-Policy', 'sandbox');
+  koa.set('X-Content-Type-Options', 'nosniff');
   koa.set('Accept-Ranges', 'bytes');
   let range: ByteRange | undefined;
   const rangeHeader = koa.get('Range');

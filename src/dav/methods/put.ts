@@ -4,7 +4,7 @@ import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
-import { BodyTooLargeError, claimBlob, collectBlobs, releaseBlob, type StagedBlob } from '../../store/blobs.js';
+import { BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, releaseBlob, type StagedBlob } from '../../store/blobs.js';
 import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
@@ -42,6 +42,7 @@ export async function put(req: DavRequest): Promise<void> {
     staged = await deps.blobs.stage(user.id, koa.req, deps.config.maxUploadBytes);
   } catch (error) {
     if (error instanceof BodyTooLargeError) throw new DavError(413, { message: error.message });
+    if (isStorageFull(error)) throw new DavError(507, { message: 'insufficient storage' });
     throw new DavError(400, { message: 'the upload was interrupted' });
   }
 

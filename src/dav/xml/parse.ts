@@ -1,5 +1,6 @@
 import { DOMParser, type Element, type Node as DomNode } from '@xmldom/xmldom';
 import { DavError } from '../errors.js';
+import { NOT_XML_CHAR } from './chars.js';
 import { DAV } from './names.js';
 
 export type { Element };
@@ -10,7 +11,8 @@ const MAX_ELEMENTS = 100_000;
 
 /**
  * Parses a DAV request body. DOCTYPE is refused outright (no entity expansion, no XXE); a
- * malformed document, or one too deep or too large, is a 400.
+ * malformed document, one with characters XML forbids, or one too deep is a 400; one with too
+ * many elements is a 413.
  */
 export function parseXml(text: string): Element {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new DavError(400, { message: 'DOCTYPE and entity declarations are not accepted' });
@@ -26,16 +28,27 @@ export function parseXml(text: string): Element {
   }
   const root = doc.documentElement;
   if (!root) throw new DavError(400, { message: 'malformed XML: no root element' });
-  checkBounds(root);
+  checkDocument(root);
   return root;
 }
 
-function checkBounds(root: Element): void {
+/** Bounds on depth and size, and only characters XML allows (§2.2), however they were written. */
+function checkDocument(root: Element): void {
   let count = 0;
+  // xmldom lets `&#0;`, `&#x1;` or `&#xD800;` through; stored, they would break PostgreSQL (NUL)
+  // or every later answer that echoes them.
+  const refuse = (text: string | null | undefined): void => {
+    const bad = text ? NOT_XML_CHAR.exec(text) : null;
+    if (bad) throw new DavError(400, { message: `malformed XML: U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML` });
+  };
   const walk = (el: Element, depth: number): void => {
     if (depth > MAX_DEPTH) throw new DavError(400, { message: `XML nested deeper than ${MAX_DEPTH} levels` });
     if (++count > MAX_ELEMENTS) throw new DavError(413, { message: `XML has more than ${MAX_ELEMENTS} elements` });
-    for (const child of children(el)) walk(child, depth + 1);
+    for (let i = 0; i < el.attributes.length; i++) refuse(el.attributes.item(i)!.value);
+    for (let n: DomNode | null = el.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === 1) walk(n as Element, depth + 1);
+      else if (n.nodeType === 3 || n.nodeType === 4) refuse(n.nodeValue);
+    }
   };
   walk(root, 1);
 }

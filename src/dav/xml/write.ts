@@ -1,12 +1,19 @@
 import type { Element, Node as DomNode } from '@xmldom/xmldom';
+import { NOT_XML_CHAR_PATTERN } from './chars.js';
 import { DAV } from './names.js';
+
+/** What escapeXml replaces: the characters it escapes, and those XML cannot carry at all. */
+const ESCAPED = new RegExp(`[&<>"\\r]|${NOT_XML_CHAR_PATTERN}`, 'g');
 
 /**
  * Escapes text for element content and attribute values. CR is written as a character
  * reference because an XML parser turns a raw CR into LF (calendar data needs its CRLFs).
+ * Characters XML cannot carry (a control character in a stored vCard or a file name) become
+ * U+FFFD, so that one odd value never makes a whole multistatus unreadable; GET still returns
+ * the stored bytes as they are.
  */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;'));
+  return text.replace(ESCAPED, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : c === '\r' ? '&#13;' : '\uFFFD'));
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Parsing one iCalendar object into ical.js, with bundled zones for undefined TZIDs. */
 import ICAL from 'ical.js';
 import { CalendarDataError } from './errors.js';
-import { registerMissingTimezones } from './timezones.js';
+import { registerMissingTimezones, unusableTimezone } from './timezones.js';
 
 /** The component types a calendar object resource holds (RFC 4791 §4.1). */
 export const COMPONENT_TYPES = ['VEVENT', 'VTODO', 'VJOURNAL', 'VFREEBUSY'] as const;
@@ -27,6 +27,10 @@ export function loadCalendar(text: string): ICAL.Component {
   }
   if (jcal[0] !== 'vcalendar') throw new CalendarDataError('valid-calendar-data', `expected VCALENDAR, found ${String(jcal[0]).toUpperCase()}`);
   const root = new ICAL.Component(jcal);
+  for (const vtimezone of root.getAllSubcomponents('vtimezone')) {
+    const why = unusableTimezone(vtimezone);
+    if (why) throw new CalendarDataError('valid-calendar-data', why);
+  }
   registerMissingTimezones(root);
   return root;
 }

@@ -102,6 +102,29 @@ function usedTzids(jcal: unknown[], out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** Most values of each BYxxx part an observance rule may list: a real zone changes once or twice a year. */
+const OBSERVANCE_PART_LIMITS: Record<string, number> = { BYSECOND: 1, BYMINUTE: 1, BYHOUR: 1, BYMONTH: 1, BYDAY: 7, BYMONTHDAY: 7, BYYEARDAY: 7, BYWEEKNO: 7, BYSETPOS: 7 };
+
+/**
+ * Why a VTIMEZONE cannot be used, if it cannot. ical.js expands a zone's observance rules into
+ * one entry per occurrence, unbounded and uninterruptible: an HOURLY rule costs seconds and
+ * hundreds of MB, a SECONDLY one exhausts the heap and takes the process down. Every real zone's
+ * observances recur yearly with a single month and time (RFC 5545 §3.6.5), so only such rules pass.
+ */
+export function unusableTimezone(vtimezone: ICAL.Component): string | undefined {
+  for (const observance of vtimezone.getAllSubcomponents()) {
+    for (const property of observance.getAllProperties('rrule')) {
+      const rule = property.getFirstValue();
+      if (!(rule instanceof ICAL.Recur) || rule.freq !== 'YEARLY') return 'time zone observances must recur yearly (FREQ=YEARLY)';
+      for (const [part, values] of Object.entries(rule.parts)) {
+        const limit = OBSERVANCE_PART_LIMITS[part];
+        if (limit !== undefined && Array.isArray(values) && values.length > limit) return `time zone observance rule lists too many ${part} values`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * The zone in which floating times and dates are read: the calendar's
  * CALDAV:calendar-timezone (RFC 4791 §5.2.2, a VCALENDAR holding one VTIMEZONE) or an IANA
@@ -115,7 +138,7 @@ export function resolveDefaultTimezone(value: string | undefined): ICAL.Timezone
     try {
       const parsed = new ICAL.Component(ICAL.parse(value) as unknown[]);
       const vtz = parsed.name === 'vtimezone' ? parsed : parsed.getFirstSubcomponent('vtimezone');
-      if (vtz) zone = new ICAL.Timezone(vtz);
+      if (vtz && unusableTimezone(vtz) === undefined) zone = new ICAL.Timezone(vtz);
     } catch {
       zone = null;
     }
