@@ -128,3 +128,36 @@ describe('reports', () => {
     assert.match(next, /davx5-group.vcf<\/D:href><D:status>HTTP\/1.1 404/);
   });
 });
+
+describe('phone numbers in E.164 (PHONE_REGION)', () => {
+  let uk: TestServer;
+  before(async () => {
+    uk = await startTestServer({ env: { PHONE_REGION: 'GB' } });
+    const card = (uid: string, tel: string) => ['BEGIN:VCARD', 'VERSION:3.0', `UID:${uid}`, `FN:${uid}`, `TEL;TYPE=CELL:${tel}`, 'END:VCARD', ''].join('\r\n');
+    for (const [uid, tel] of [['national', '020 7946 0958'], ['international', '+44 20 7946 0001'], ['german', '+49 30 123456']] as const) {
+      const res = await uk.request('PUT', `${book}${uid}.vcf`, { body: card(uid, tel), headers: { 'Content-Type': 'text/vcard' } });
+      assert.equal(res.status, 201);
+    }
+  });
+  after(() => uk.close());
+
+  const find = async (pattern: string, matchType = 'contains') => {
+    const body = `<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="${CR}"><D:prop><D:getetag/></D:prop><CR:filter><CR:prop-filter name="TEL"><CR:text-match match-type="${matchType}">${pattern}</CR:text-match></CR:prop-filter></CR:filter></CR:addressbook-query>`;
+    const text = await (await uk.request('REPORT', book, { headers: { Depth: '1' }, body })).text();
+    return hrefs(text).map((h) => h.slice(book.length)).sort();
+  };
+
+  test('an international search finds a number written nationally, and the other way round', async () => {
+    assert.deepEqual(await find('+44 20 7946 0958'), ['national.vcf']);
+    assert.deepEqual(await find('+442079460958', 'equals'), ['national.vcf']);
+    assert.deepEqual(await find('020 7946 0001'), ['international.vcf']);
+    // Dialled from the UK, 00 is the international prefix: 0049 is Germany.
+    assert.deepEqual(await find('0049 30 123456', 'equals'), ['german.vcf']);
+    assert.deepEqual(await find('+49 30 999999', 'equals'), []);
+  });
+
+  test('a start-up with an unknown PHONE_REGION is refused', async () => {
+    const { loadConfig } = await import('../src/config.js');
+    assert.throws(() => loadConfig({ PHONE_REGION: 'XX' }), /PHONE_REGION must be a two-letter country code/);
+  });
+});

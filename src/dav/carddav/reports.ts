@@ -8,12 +8,10 @@ import { reports } from '../reports/registry.js';
 import { child, textContent, type Element } from '../xml/parse.js';
 import { CARDDAV } from '../xml/names.js';
 import { davEl, escapeXml } from '../xml/write.js';
-import { telDigits } from './vcard/card.js';
+import { PHONE_PATTERN, telDigits, telE164 } from './vcard/phone.js';
 import { AddressDataRequestError, parseAddressDataRequest, renderAddressData, type AddressDataRequest } from './vcard/address-data.js';
 import { AddressFilterError, foldForCollation, matchesAddressFilter, parseAddressFilter, type AddressFilter } from './vcard/filter.js';
 
-/** A text-match value made only of phone characters (as vcard/filter.ts decides). */
-const PHONE_PATTERN = /^[+\d\s().\-/]*\d[\d\s().\-/]*$/;
 /** The properties whose values the index holds (see put-card.ts). */
 const INDEXED = new Set(['FN', 'N', 'NICKNAME', 'EMAIL', 'TEL', 'ORG']);
 
@@ -66,7 +64,7 @@ function indexIsExact(filter: AddressFilter): boolean {
  * (one of them for an allof) must be a single "contains"-like text-match on an indexed
  * property, else every card is a candidate.
  */
-function indexSearches(filter: AddressFilter): Array<{ prop: string; needle: string }> | undefined {
+function indexSearches(filter: AddressFilter, phoneRegion: string | undefined): Array<{ prop: string; needle: string }> | undefined {
   const usable = filter.propFilters.map((p) => {
     const name = p.name.toUpperCase();
     const [match] = p.textMatches;
@@ -74,7 +72,11 @@ function indexSearches(filter: AddressFilter): Array<{ prop: string; needle: str
     if (p.test === 'allof' && p.paramFilters.length > 0) return undefined;
     const needle = foldForCollation(match.value, 'i;unicode-casemap');
     // A phone number is also matched digit to digit (vcard/filter.ts), so its digits are searched too.
-    if (name === 'TEL' && PHONE_PATTERN.test(match.value)) return [{ prop: name, needle }, { prop: name, needle: telDigits(match.value).replace(/^\+/, '') }];
+    if (name === 'TEL' && PHONE_PATTERN.test(match.value)) {
+      // Phone numbers are also matched digit to digit and in E.164 (vcard/filter.ts); the index holds both forms.
+      const e164 = telE164(match.value, phoneRegion);
+      return [{ prop: name, needle }, { prop: name, needle: telDigits(match.value).replace(/^\+/, '') }, ...(e164 ? [{ prop: name, needle: e164 }] : [])];
+    }
     return [{ prop: name, needle }];
   });
   if (filter.propFilters.length === 0) return undefined;
@@ -101,15 +103,17 @@ async function addressbookQuery(req: DavRequest, body: Element): Promise<void> {
   parseDepth(req.koa.get('Depth') || undefined, 0);
 
   const node = req.node!;
+  const phoneRegion = req.deps.config.phoneRegion;
+  const options = phoneRegion ? { phoneRegion } : {};
   const matches: ObjectMatch[] = [];
   if (node.kind === 'address-object') {
     const data = (await addressObjectData(req.deps.db, req.user.id, [node.id])).get(node.id) ?? '';
-    if (matchesAddressFilter(data, filter)) matches.push({ node, segments: req.segments, data });
+    if (matchesAddressFilter(data, filter, options)) matches.push({ node, segments: req.segments, data });
   } else if (node.kind === 'addressbook') {
     const exact = indexIsExact(filter);
     // The texts are needed to decide candidates the index cannot, or to return address-data.
-    for (const c of await addressCandidates(req.deps.db, req.user.id, node.id, indexSearches(filter), !exact || request.data !== undefined)) {
-      if (exact || matchesAddressFilter(c.data, filter)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
+    for (const c of await addressCandidates(req.deps.db, req.user.id, node.id, indexSearches(filter, options.phoneRegion), !exact || request.data !== undefined)) {
+      if (exact || matchesAddressFilter(c.data, filter, options)) matches.push({ node: c.node, segments: [...req.segments, c.node.name], data: c.data });
     }
   }
   let extra = '';

@@ -4,6 +4,7 @@
  */
 import ICAL from 'ical.js';
 import { contentLines } from './lines.js';
+import { telDigits } from './phone.js';
 
 export interface VCardInfo {
   uid: string;
@@ -97,18 +98,6 @@ function checkVersion(version: string | undefined): VCardVersion {
   if (!version) throw new VCardDataError('supported-address-data', 'the vCard has no VERSION');
   if (!(VCARD_VERSIONS as readonly string[]).includes(version)) throw new VCardDataError('supported-address-data', `vCard version ${version} is not supported (3.0 and 4.0 are)`);
   return version as VCardVersion;
-}
-
-/**
- * A phone number reduced to its digits with a leading + kept: "+1 (555) 123-4567" →
- * "+15551234567", "tel:+1-555-0100;ext=2" → "+15550100" (RFC 3966 parameters dropped).
- * No country inference: numbers written without a country code stay national.
- */
-export function telDigits(value: string): string {
-  let v = value.trim();
-  if (/^tel:/i.test(v)) v = v.slice(4).split(';')[0]!;
-  const digits = v.replace(/\D/g, '');
-  return v.startsWith('+') ? `+${digits}` : digits;
 }
 
 /** A value from ical.js: structured values (N, ADR, ORG) joined with ';', lists within with ','. */

@@ -6,7 +6,7 @@
 import type { Element } from '@xmldom/xmldom';
 import { CARDDAV } from '../../xml/names.js';
 import { children, namespaceOf } from '../../xml/parse.js';
-import { telDigits } from './card.js';
+import { PHONE_PATTERN, telDigits, telE164 } from './phone.js';
 import { bareName, contentLines, unescapeValue, type ContentLine } from './lines.js';
 import { fold, textMatches } from '../../collation.js';
 
@@ -135,19 +135,24 @@ function compare(value: string, match: VTextMatch): boolean {
   return textMatches(value, match.value, match.collation, match.matchType);
 }
 
+export interface MatchOptions {
+  /** The country of phone numbers written without a country code (PHONE_REGION), for E.164 matching. */
+  phoneRegion?: string;
+}
+
 /**
  * Whether a stored vCard matches (RFC 6352 §10.5). A filter naming nothing matches all.
  * A prop-filter with conditions matches when one instance of the property satisfies them under
  * its test (so TYPE=work and a number refer to the same TEL); names ignore the group prefix.
  */
-export function matchesAddressFilter(text: string, filter: AddressFilter): boolean {
+export function matchesAddressFilter(text: string, filter: AddressFilter, options: MatchOptions = {}): boolean {
   if (filter.propFilters.length === 0) return true;
   const lines = cardLines(text);
-  const results = filter.propFilters.map((pf) => () => propFilterHolds(lines, pf));
+  const results = filter.propFilters.map((pf) => () => propFilterHolds(lines, pf, options));
   return filter.test === 'allof' ? results.every((r) => r()) : results.some((r) => r());
 }
 
-function propFilterHolds(lines: ContentLine[], filter: VPropFilter): boolean {
+function propFilterHolds(lines: ContentLine[], filter: VPropFilter, options: MatchOptions): boolean {
   const wantGroup = filter.name.includes('.') ? filter.name.slice(0, filter.name.lastIndexOf('.')).toUpperCase() : null;
   const name = bareName(filter.name);
   const props = lines.filter((l) => l.name === name && (wantGroup === null || l.group?.toUpperCase() === wantGroup));
@@ -155,7 +160,7 @@ function propFilterHolds(lines: ContentLine[], filter: VPropFilter): boolean {
   if (filter.textMatches.length === 0 && filter.paramFilters.length === 0) return props.length > 0;
   return props.some((prop) => {
     const conditions = [
-      ...filter.textMatches.map((m) => () => propertyTextHolds(prop, m)),
+      ...filter.textMatches.map((m) => () => propertyTextHolds(prop, m, options)),
       ...filter.paramFilters.map((pf) => () => paramFilterHolds(prop, pf)),
     ];
     return filter.test === 'allof' ? conditions.every((c) => c()) : conditions.some((c) => c());
@@ -164,16 +169,21 @@ function propFilterHolds(lines: ContentLine[], filter: VPropFilter): boolean {
 
 /**
  * text-match on a property: the whole value, unescaped (N and ADR as "family;given;…").
- * For TEL, a pattern made only of phone characters also matches on digits, so
- * "555 1234" finds "+1 (555) 123-4"; negate-condition applies to the combined result.
+ * For TEL, a pattern made only of phone characters also matches digit to digit, so
+ * "555 1234" finds "+1 (555) 123-4", and in E.164 where both numbers' countries are known, so
+ * "+44 20 7946 0958" finds "020 7946 0958" on a server in the UK; negate applies to the result.
  */
-function propertyTextHolds(prop: ContentLine, match: VTextMatch): boolean {
+function propertyTextHolds(prop: ContentLine, match: VTextMatch, options: MatchOptions): boolean {
   const value = unescapeValue(prop.value);
   let hit = compare(value, match);
-  if (!hit && prop.name === 'TEL' && /^[+\d\s().\-/]*\d[\d\s().\-/]*$/.test(match.value)) {
+  if (!hit && prop.name === 'TEL' && PHONE_PATTERN.test(match.value)) {
     const pattern = telDigits(match.value);
     const digits = telDigits(value);
     hit = compare(digits, { ...match, value: pattern }) || (!pattern.startsWith('+') && compare(digits.replace(/^\+/, ''), { ...match, value: pattern }));
+    if (!hit) {
+      const [wanted, stored] = [telE164(match.value, options.phoneRegion), telE164(value, options.phoneRegion)];
+      hit = wanted !== undefined && stored !== undefined && compare(stored, { ...match, value: wanted });
+    }
   }
   return hit !== match.negate;
 }
