@@ -123,11 +123,20 @@ const inFlight = new Map<string, Promise<Outcome>>();
 /** A hash to verify against when the user does not exist, so the answer takes as long as for one that does. */
 let dummyHash: Promise<string> | undefined;
 
-async function verifyCredentials(deps: AuthenticateDeps, credentials: BasicCredentials, key: string, address: string): Promise<Outcome> {
-  const { db, log } = deps;
-  const { userName, password } = credentials;
-  const startEpoch = epoch;
+export type LoginCheck = Outcome | { kind: 'ok'; user: AuthUser; appPasswordId?: number };
 
+/**
+ * One sign-in attempt with a user name and password, throttled and recorded (failures against
+ * the limits, successes as known addresses, app-password use). `appPasswords: false` accepts the
+ * main password only: the web pages never let a device password in.
+ */
+export async function checkLogin(
+  deps: AuthenticateDeps,
+  { userName, password }: BasicCredentials,
+  address: string,
+  options: { appPasswords: boolean },
+): Promise<LoginCheck> {
+  const { db, log } = deps;
   const decision = await checkThrottle(db, userName, address);
   if (!decision.allowed) {
     log.warn('login throttled', { user: userName.slice(0, 128), address, retryAfter: decision.retryAfterSeconds });
@@ -138,11 +147,11 @@ async function verifyCredentials(deps: AuthenticateDeps, credentials: BasicCrede
   let appPasswordId: number | undefined;
   let valid = false;
   if (login) {
-    appPasswordId = await findAppPassword(db, login.user.id, password);
+    if (options.appPasswords) appPasswordId = await findAppPassword(db, login.user.id, password);
     valid = appPasswordId !== undefined || (await verifyPassword(password, login.passwordHash));
   } else {
     // Same work as for a real user: the same lookup (user 0 never exists) and one scrypt.
-    await findAppPassword(db, 0, password);
+    if (options.appPasswords) await findAppPassword(db, 0, password);
     dummyHash ??= hashPassword(randomBase32(20));
     await verifyPassword(password, await dummyHash);
   }
@@ -155,9 +164,17 @@ async function verifyCredentials(deps: AuthenticateDeps, credentials: BasicCrede
   }
 
   const { id, name, isAdmin } = login.user;
-  const user: AuthUser = { id, name, isAdmin };
   await recordSuccess(db, id, address);
   if (appPasswordId !== undefined) await touchAppPassword(db, id, appPasswordId);
+  return { kind: 'ok', user: { id, name, isAdmin }, ...(appPasswordId !== undefined && { appPasswordId }) };
+}
+
+async function verifyCredentials(deps: AuthenticateDeps, credentials: BasicCredentials, key: string, address: string): Promise<Outcome> {
+  const startEpoch = epoch;
+  const outcome = await checkLogin(deps, credentials, address, { appPasswords: true });
+  if (outcome.kind !== 'ok') return outcome;
+  const { user } = outcome;
+  const appPasswordId = 'appPasswordId' in outcome ? outcome.appPasswordId : undefined;
   if (epoch === startEpoch) {
     remember(key, { user, ...(appPasswordId !== undefined && { appPasswordId }), expires: Date.now() + CACHE_LIFETIME_MS });
   }

@@ -33,16 +33,19 @@ function isInside(inner: readonly string[], outer: readonly string[]): boolean {
   return inner.length > outer.length && outer.every((name, i) => inner[i] === name);
 }
 
-/** COPY and MOVE (RFC 4918 §9.8, §9.9), each one transaction. A MOVE rewrites one row. */
-async function transfer(req: DavRequest, move: boolean): Promise<void> {
+/**
+ * COPY and MOVE (RFC 4918 §9.8, §9.9), each one transaction. A MOVE rewrites one row.
+ * `given` replaces the Destination and Overwrite headers (the web pages' rename and move).
+ */
+export async function transfer(req: DavRequest, move: boolean, given?: { to: string[]; overwrite: boolean }): Promise<void> {
   const { deps, user, koa } = req;
   const source = req.node;
   if (!source) throw new DavError(404);
   if (req.segments.length === 0) throw new DavError(403, { message: 'the home collection cannot be moved or copied' });
-  const to = destinationOf(req);
+  const to = given?.to ?? destinationOf(req);
   if (to.length === 0) throw new DavError(403, { message: 'the home collection cannot be replaced' });
   const depth = isCollection(source) ? parseDepth(koa.get('Depth') || undefined, 'infinity', move ? ['infinity'] : [0, 'infinity']) : 'infinity';
-  const overwriteHeader = (koa.get('Overwrite') || 'T').trim().toUpperCase();
+  const overwriteHeader = given ? (given.overwrite ? 'T' : 'F') : (koa.get('Overwrite') || 'T').trim().toUpperCase();
   if (overwriteHeader !== 'T' && overwriteHeader !== 'F') throw new DavError(400, { message: 'Overwrite must be T or F' });
   const sameName = to.length === req.segments.length && to.every((n, i) => n === req.segments[i]);
   if (sameName) throw new DavError(403, { message: 'source and destination are the same resource' });

@@ -1,3 +1,4 @@
+import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../../store/db.js';
 import { fileEtag, insertNode, lockMember, updateContent, type Node, type NodeKind } from '../../store/nodes.js';
@@ -26,7 +27,7 @@ export interface TextObjectKind<Index extends { uid: string }> {
   unsupportedCondition: string;
   maxSize: number;
   /** Validates and indexes the text for this collection; throws DavError on refusal. */
-  validate(req: DavRequest, collection: Node, text: string): Promise<Index>;
+  validate(q: Queryable, collection: Node, text: string, config: Config): Promise<Index>;
   /** The name of another member holding `uid`, if any. */
   uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
   save(tx: Queryable, node: Node, collection: Node, index: Index, text: string): Promise<void>;
@@ -61,8 +62,7 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
     if (error instanceof DavError && error.status === 413) throw refused('max-resource-size', `limited to ${kind.maxSize} bytes`);
     throw error;
   }
-  const index = await kind.validate(req, collection, text);
-  const content = { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
+  const index = await kind.validate(deps.db, collection, text, deps.config);
   const path = lockPath(req.space, req.segments);
   const { node, created } = await deps.db.transaction(async (tx) => {
     const { parent, member } = await lockMember(tx, user.id, collection.id, name);
@@ -75,13 +75,32 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
       const href = spaceHref(req.prefix, req.space, user.name, [...req.segments.slice(0, -1), other], false);
       throw refused('no-uid-conflict', `UID ${index.uid} is already used here`, el(DAV, 'href', escapeXml(href)));
     }
-    const node = member
-      ? await updateContent(tx, member, content)
-      : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: kind.objectKind, ...content });
-    await kind.save(tx, node, parent, index, text);
+    const node = await writeTextObject(tx, kind, parent, member, name, text, index);
     return { node, created: !member };
   });
   koa.set('ETag', node.etag);
   koa.set('Last-Modified', node.modifiedAt.toUTCString());
   koa.status = created ? 201 : 204;
+}
+
+/**
+ * Stores a validated text object as the member `name` of `parent` (replacing `member`, its
+ * current holder), with the protocol's row and index, in the caller's transaction. The caller
+ * has locked both (lockMember) and checked the UID is not held by another member.
+ */
+export async function writeTextObject<Index extends { uid: string }>(
+  tx: Queryable,
+  kind: TextObjectKind<Index>,
+  parent: Node,
+  member: Node | undefined,
+  name: string,
+  text: string,
+  index: Index,
+): Promise<Node> {
+  const content = { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
+  const node = member
+    ? await updateContent(tx, member, content)
+    : await insertNode(tx, { userId: parent.userId, parentId: parent.id, name, kind: kind.objectKind, ...content });
+  await kind.save(tx, node, parent, index, text);
+  return node;
 }
