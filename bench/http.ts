@@ -1,43 +1,99 @@
-/** What the benchmarks share: a keep-alive text client, medians and repeated timings. */
+/** The benchmark's HTTP client: keep-alive, one Authorization for every request, abortable. */
 import http from 'node:http';
 
-export type Row = [string, string];
+export interface Answer {
+  status: number;
+  text: string;
+}
 
-export interface TextClient {
-  request(url: string, method: string, body?: string, headers?: Record<string, string>): Promise<{ status: number; text: string }>;
+export interface RequestOptions {
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface Client {
+  /** Sends a request and reads the answer as UTF-8 text. */
+  request(method: string, url: string, options?: RequestOptions): Promise<Answer>;
+  /** Streams `size` bytes as the body of a PUT and returns the status. */
+  putStream(url: string, size: number, signal?: AbortSignal): Promise<number>;
+  /** GETs `url`, counting the body's bytes without keeping them. */
+  getCounted(url: string, signal?: AbortSignal): Promise<{ status: number; bytes: number }>;
   close(): void;
 }
 
-/** An HTTP client sending `authorization` on every request, reading answers as text. */
-export function textClient(authorization: string): TextClient {
+export function basicAuthorization(user: string, password: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+}
+
+export function createClient(authorization: string): Client {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+  function send(method: string, url: string, headers: Record<string, string>, signal: AbortSignal | undefined, write: (req: http.ClientRequest) => void, read: (res: http.IncomingMessage) => void): void {
+    write(http.request(url, { method, agent, signal, headers: { Authorization: authorization, ...headers } }, read));
+  }
+
   return {
-    request: (url, method, body, headers = {}) =>
+    request: (method, url, { body, headers = {}, signal } = {}) =>
       new Promise((resolve, reject) => {
-        const req = http.request(url, { method, agent, headers: { Authorization: authorization, ...headers } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        send(method, url, headers, signal, (req) => {
+          req.on('error', reject);
+          req.end(body);
+        }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
         });
-        req.on('error', reject);
-        req.end(body);
+      }),
+    putStream: (url, size, signal) =>
+      new Promise((resolve, reject) => {
+        send('PUT', url, { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' }, signal, (req) => {
+          req.on('error', reject);
+          writeBody(req, size);
+        }, (res) => {
+          res.resume();
+          res.on('error', reject);
+          res.on('end', () => resolve(res.statusCode!));
+        });
+      }),
+    getCounted: (url, signal) =>
+      new Promise((resolve, reject) => {
+        send('GET', url, {}, signal, (req) => {
+          req.on('error', reject);
+          req.end();
+        }, (res) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('error', reject);
+          res.on('end', () => resolve({ status: res.statusCode!, bytes }));
+        });
       }),
     close: () => agent.destroy(),
   };
 }
 
-export function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** Writes `size` bytes in 1 MiB chunks, honouring back-pressure, then ends the request. */
+function writeBody(req: http.ClientRequest, size: number): void {
+  const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+  let sent = 0;
+  const pump = () => {
+    while (sent < size) {
+      const part = Math.min(chunk.length, size - sent);
+      sent += part;
+      if (!req.write(part === chunk.length ? chunk : chunk.subarray(0, part))) return void req.once('drain', pump);
+    }
+    req.end();
+  };
+  pump();
 }
 
-/** The median time of `runs` runs of `work`, in milliseconds. */
-export async function timedRuns(runs: number, work: () => Promise<void>): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    ms.push(performance.now() - started);
-  }
-  return median(ms);
+/** Runs `work` for every item with `clients` concurrent workers. */
+export async function inParallel<T>(items: readonly T[], clients: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = next++; i < items.length; i = next++) await work(items[i]!, i);
+    }),
+  );
 }

@@ -1,113 +1,117 @@
 /**
- * npm run bench — file and calendar figures on this machine, against a Davenport process of its own.
- * BENCH_EVENTS and BENCH_CARDS set the sizes (10 000 events, 5 000 cards); BENCH_ONLY=caldav or
- * carddav runs that part alone.
- * Rows match ../shared/PEERS.md where a peer was measured. TEST_DATABASE_URL runs it on PostgreSQL.
+ * npm run bench — Davenport side by side with other DAV servers on this machine: each target is
+ * started on loopback, given the same generated data and the same checked workloads, and stopped
+ * before the next starts. Prints a Markdown table of medians; `--help` lists the options.
  */
-import http from 'node:http';
+import fs from 'node:fs';
 import os from 'node:os';
-import { basicAuthorization } from '../test/helpers/server.js';
-import { spawnServer, writeBody, type ServerProcess } from '../test/helpers/process.js';
-import { createTestLocation } from '../test/helpers/store.js';
-import { caldavBench } from './caldav.js';
-import { median } from './http.js';
-import { carddavBench } from './carddav.js';
+import { createClient } from './http.js';
+import { parseOptions, UsageError, USAGE, type Options, type PeerName } from './options.js';
+import { outcomeOf, type Outcome } from './outcome.js';
+import { footnotes, formatValue, machineLine, renderTable, type Column } from './report.js';
+import { rowSpecs, type RowSpec } from './rows.js';
+import { davenportTarget } from './targets/davenport.js';
+import { radicaleTarget } from './targets/radicale.js';
+import type { RunningTarget, Target } from './targets/target.js';
+import { xandikosTarget } from './targets/xandikos.js';
+import { caldavSuite } from './workloads/caldav.js';
+import { carddavSuite } from './workloads/carddav.js';
+import { filesSuite } from './workloads/files.js';
+import { residentBytes, resourceRows } from './workloads/resources.js';
+import type { SuiteContext } from './workloads/suite.js';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function request(url: string, method: string, auth: string, body?: Buffer | ((req: http.ClientRequest) => void), headers: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { Authorization: auth, ...headers } }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode!, bytes }));
-    });
-    req.on('error', reject);
-    if (typeof body === 'function') body(req);
-    else req.end(body);
+/** The target being measured, stopped (with its temporary data) if the run is interrupted. */
+let current: RunningTarget | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping the server under test`);
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   });
 }
 
-function streamBody(size: number) {
-  return (req: http.ClientRequest) => writeBody(req, size);
-}
+const PEER_TARGETS: Record<PeerName, () => Target> = { radicale: radicaleTarget, xandikos: xandikosTarget };
+const SUITES = { caldav: caldavSuite, carddav: carddavSuite, files: filesSuite };
 
-
-async function timed(work: () => Promise<void>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
-
-async function main(): Promise<void> {
-  const location = await createTestLocation();
-  const server = await spawnServer({ DATA_DIR: location.dataDir, LOG_LEVEL: 'warn', ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}) });
-  const auth = basicAuthorization('admin', /password: (\S+)/.exec(server.output())![1]!);
-  const base = `${server.url}/dav/files/admin/`;
-  const rows: Array<[string, string]> = [];
+async function main(): Promise<number> {
+  let options: Options;
   try {
-    if (!process.env.BENCH_ONLY) await fileBench(base, auth, server, rows);
-    if (process.env.BENCH_ONLY !== 'carddav') rows.push(...(await caldavBench(server.url, auth, Number(process.env.BENCH_EVENTS ?? 10_000))));
-    if (process.env.BENCH_ONLY !== 'caldav') rows.push(...(await carddavBench(server.url, auth, Number(process.env.BENCH_CARDS ?? 5_000))));
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
+    // --help is a UsageError without a message: the usage alone, and success.
+    if (!error.message) {
+      console.log(USAGE);
+      return 0;
+    }
+    console.error(`bench: ${error.message}`);
+    console.error(USAGE);
+    return 2;
+  }
+  const specs = rowSpecs(options.sizes, !options.quick);
+  const machine = { started: new Date(), loadStart: os.loadavg(), loadEnd: [] as number[] };
+  const targets = [davenportTarget(options.databaseUrl, { compiled: !options.quick }), ...options.peers.map((p) => PEER_TARGETS[p]())];
+
+  const columns: Column[] = [];
+  for (const target of targets) columns.push(await measureTarget(target, options, specs));
+  machine.loadEnd = os.loadavg();
+
+  const seeded = columns.slice(1).map((c) => c.label);
+  // A password in --database-url stays out of the report.
+  const command = ['npm run bench --', ...process.argv.slice(2)].join(' ').replace(/(\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@').replace(/ --$/, '');
+  const title = `Davenport benchmark${options.quick ? ' (--quick)' : ''}: \`${command}\``;
+  const report = [`### ${title}`, '', machineLine(machine, columns), '', renderTable(specs, columns), '', footnotes(columns, options.runs, options.budgetMs, seeded), ''].join('\n');
+  console.log(report);
+  if (options.out) fs.writeFileSync(options.out, report);
+
+  // The benchmark fails when Davenport gives a wrong answer or an error, so it cannot rot unnoticed.
+  const failures = [...columns[0]!.outcomes].filter(([, o]) => o.kind !== 'value' && o.kind !== 'absent');
+  for (const [row, outcome] of failures) console.error(`bench: Davenport ${row}: ${JSON.stringify(outcome)}`);
+  return failures.length ? 1 : 0;
+}
+
+async function measureTarget(target: Target, options: Options, specs: readonly RowSpec[]): Promise<Column> {
+  const outcomes = new Map<string, Outcome>();
+  const column: Column = { label: target.label, version: target.version, durability: target.durability, outcomes };
+  if (target.store) column.store = target.store;
+  const progress = (message: string) => console.error(`[${target.label}] ${message}`);
+  const specOf = new Map(specs.map((s) => [s.id, s]));
+  const record = (rowId: string, outcome: Outcome) => {
+    outcomes.set(rowId, outcome);
+    const spec = specOf.get(rowId)!;
+    progress(`${spec.label}: ${outcome.kind === 'value' ? formatValue(outcome.value, spec) + (outcome.runs > 1 ? ` (median of ${outcome.runs})` : '') : JSON.stringify(outcome)}`);
+  };
+
+  progress(`starting ${target.version}`);
+  let running;
+  try {
+    running = await target.start();
+    current = running;
+  } catch (error) {
+    const outcome = outcomeOf(error);
+    for (const spec of specs) if (spec.group === 'resources' || options.groups.includes(spec.group)) outcomes.set(spec.id, outcome);
+    progress(`did not start: ${(error as Error).message}`);
+    return column;
+  }
+  const client = createClient(running.authorization);
+  const ctx: SuiteContext = { target: running, client, sizes: options.sizes, runs: options.runs, budgetMs: options.budgetMs, progress, record };
+  try {
+    // Idle: started, nothing asked yet, a second to settle.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    record('idle-rss', { kind: 'value', value: residentBytes(running.pid) / 1e6, runs: 1 });
+    for (const group of options.groups) await SUITES[group](ctx);
+    await resourceRows(ctx);
   } finally {
-    await server.stop();
-    await location.remove();
+    client.close();
+    current = undefined;
+    await running.stop();
   }
-
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Davenport benchmarks — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, store: ${location.databaseUrl ? 'PostgreSQL' : 'PGlite'}, loopback`);
-  for (const [name, value] of rows) console.log(`${name.padEnd(60)} ${value}`);
+  return column;
 }
 
-/** Files: 1 GiB streamed both ways, many small files, a folder listed and moved. */
-async function fileBench(base: string, auth: string, server: ServerProcess, rows: Array<[string, string]>): Promise<void> {
-  {
-    const idle = server.rss();
-    const GIB = 1024 ** 3;
-    const putMs: number[] = [];
-    const getMs: number[] = [];
-    let peak = idle;
-    const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20);
-    for (let i = 0; i < 3; i++) {
-      putMs.push(await timed(async () => void (await request(base + 'big.bin', 'PUT', auth, streamBody(GIB), { 'Content-Length': String(GIB) }))));
-      getMs.push(await timed(async () => void (await request(base + 'big.bin', 'GET', auth))));
-    }
-    clearInterval(sampler);
-    rows.push(['1 GiB PUT / GET (MB/s, median of 3)', `${(GIB / 1e6 / (median(putMs) / 1000)).toFixed(0)} / ${(GIB / 1e6 / (median(getMs) / 1000)).toFixed(0)}`]);
-    rows.push(['resident memory: idle / peak during 1 GiB transfers (MiB)', `${(idle / 2 ** 20).toFixed(0)} / ${(peak / 2 ** 20).toFixed(0)}`]);
-
-    await request(base + 'many', 'MKCOL', auth);
-    const small = Buffer.alloc(4096, 0x62);
-    let next = 0;
-    const putMany = await timed(async () => {
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          for (let i = next++; i < 2000; i = next++) {
-            const { status } = await request(`${base}many/f${i}.txt`, 'PUT', auth, Buffer.concat([small, Buffer.from(String(i))]));
-            if (status !== 201) throw new Error(`PUT answered ${status}`);
-          }
-        }),
-      );
-    });
-    rows.push(['2 000 × 4 KiB PUT, 8 clients (files/s)', (2000 / (putMany / 1000)).toFixed(0)]);
-
-    const propfindMs: number[] = [];
-    for (let i = 0; i < 5; i++) propfindMs.push(await timed(async () => void (await request(base + 'many/', 'PROPFIND', auth, undefined, { Depth: '1' }))));
-    rows.push(['PROPFIND Depth 1 on 2 000 files (ms, median of 5)', median(propfindMs).toFixed(1)]);
-
-    const moveMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const [from, to] = i % 2 === 0 ? ['many', 'moved'] : ['moved', 'many'];
-      moveMs.push(await timed(async () => {
-        const { status } = await request(base + from + '/', 'MOVE', auth, undefined, { Destination: base + to + '/' });
-        if (status !== 201) throw new Error(`MOVE answered ${status}`);
-      }));
-    }
-    rows.push(['MOVE of a 2 000-file folder (ms, median of 5)', median(moveMs).toFixed(1)]);
-  }
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
