@@ -184,6 +184,41 @@ describe('the web pages in a browser', { skip: missing, timeout: 180_000 }, () =
     assert.equal(await sha256File(saved), expected);
   });
 
+  test('with a keyboard alone: sign in, go to the calendars, create one', async () => {
+    const keyboard = await browser.newContext({ viewport: PHONE });
+    try {
+      const p = await keyboard.newPage();
+      /** Presses Tab until the focused control is named `name` (its label, or its text). */
+      const tabTo = async (name: string) => {
+        for (let i = 0; i < 40; i++) {
+          await p.keyboard.press('Tab');
+          const focused = await p.evaluate(() => {
+            const el = document.activeElement as HTMLInputElement | null;
+            return (el?.labels?.[0]?.textContent ?? el?.getAttribute('aria-label') ?? el?.textContent ?? '').trim();
+          });
+          if (focused === name) return;
+        }
+        assert.fail(`Tab never reached "${name}"`);
+      };
+      await p.goto(server.url + '/');
+      await tabTo('User name');
+      await p.keyboard.type('alice');
+      await tabTo('Password');
+      await p.keyboard.type('alice-password-1');
+      await p.keyboard.press('Enter');
+      await p.getByRole('heading', { name: 'Overview' }).waitFor();
+      await tabTo('Calendars');
+      await p.keyboard.press('Enter');
+      await p.getByRole('heading', { name: 'Calendars' }).waitFor();
+      await tabTo('New calendar');
+      await p.keyboard.type('Typed only');
+      await p.keyboard.press('Enter');
+      await p.getByRole('heading', { name: 'Typed only' }).waitFor();
+    } finally {
+      await keyboard.close();
+    }
+  });
+
   test('an administrator creates a user, who then signs in', async () => {
     await nav(page, 'Users').click();
     await page.getByLabel('User name').fill('newbie');
