@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { HSTS_VALUE, isLoopback, loadTls, plainHttpWarning } from '../src/ops/tls.js';
+import { ensureWebAssets } from './helpers/browser.js';
 import { runServerToExit } from './helpers/process.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+
+// The page at / is the web pages' shell: built as `npm run build` would (a fresh clone has none).
+before(() => ensureWebAssets());
 
 // A self-signed certificate for 127.0.0.1, made for this run.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'davenport-tls-'));
