@@ -192,10 +192,10 @@ describe('the web pages in a browser', { skip: missing, timeout: 180_000 }, () =
       const tabTo = async (name: string) => {
         for (let i = 0; i < 40; i++) {
           await p.keyboard.press('Tab');
-          const focused = await p.evaluate(() => {
-            const el = document.activeElement as HTMLInputElement | null;
-            return (el?.labels?.[0]?.textContent ?? el?.getAttribute('aria-label') ?? el?.textContent ?? '').trim();
-          });
+          // Evaluated in the page (a string: this project's types have no DOM).
+          const focused = await p.evaluate<string>(
+            `(() => { const el = document.activeElement; return ((el?.labels?.[0]?.textContent) ?? el?.getAttribute('aria-label') ?? el?.textContent ?? '').trim(); })()`,
+          );
           if (focused === name) return;
         }
         assert.fail(`Tab never reached "${name}"`);
