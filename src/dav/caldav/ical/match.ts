@@ -24,6 +24,40 @@ interface Context {
  * deciding counts as a match, as its index entry (lastEnd null) does.
  */
 export function matchesFilter(text: string, filter: CompFilter, options: { defaultTimezone?: string }): boolean {
+  const key = answerKey(text, filter, options);
+  const known = key === undefined ? undefined : answers.get(key);
+  if (known !== undefined) return known;
+  const answer = matchesFilterUncached(text, filter, options);
+  if (key !== undefined) {
+    if (answers.size >= ANSWERS_MAX) answers.delete(answers.keys().next().value!);
+    answers.set(key, answer);
+  }
+  return answer;
+}
+
+/**
+ * Answers kept by object text, filter and zone. Matching is a pure function of the three, and
+ * clients repeat the same window over objects that rarely change, so a recurring event is
+ * expanded once per window rather than on every query. Bounded; the oldest entry goes first.
+ */
+const answers = new Map<string, boolean>();
+const ANSWERS_MAX = 10_000;
+/** Larger objects are matched each time (the keys stay within tens of MiB). */
+const ANSWER_MAX_TEXT = 16 * 1024;
+/** A filter's key, made once per parsed filter (plain data: names, flags, strings and dates). */
+const filterKeys = new WeakMap<CompFilter, string>();
+
+function answerKey(text: string, filter: CompFilter, options: { defaultTimezone?: string }): string | undefined {
+  if (text.length > ANSWER_MAX_TEXT) return undefined;
+  let filterKey = filterKeys.get(filter);
+  if (filterKey === undefined) {
+    filterKey = JSON.stringify(filter);
+    filterKeys.set(filter, filterKey);
+  }
+  return `${filterKey}\u0000${options.defaultTimezone ?? ''}\u0000${text}`;
+}
+
+function matchesFilterUncached(text: string, filter: CompFilter, options: { defaultTimezone?: string }): boolean {
   const root = loadForReading(text);
   if (!root || filter.name !== 'VCALENDAR' || filter.isNotDefined) return false;
   const context: Context = { floating: resolveDefaultTimezone(options.defaultTimezone), sets: new Map(), expansions: new Map(), setIds: new Map() };
