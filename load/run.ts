@@ -119,6 +119,12 @@ export function describeMachine(store: string): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, ${store}`;
 }
 
+/**
+ * Idle time before each memory reading, the same for both: V8 hands unused heap back only once
+ * allocation has been quiet for some seconds, so a short pause measures the last burst, not a leak.
+ */
+const SETTLE_MS = 10_000;
+
 /** Resident memory once the process has been idle for a moment. */
 async function settledRss(server: ServerProcess, ms: number): Promise<number> {
   await sleep(ms);
@@ -157,10 +163,10 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void 
       log(`warm-up: ${options.warmup} s`);
       await drive(server.url, kinds, shares, options.warmup);
     }
-    const rssBefore = await settledRss(server, 2_000);
+    const rssBefore = await settledRss(server, SETTLE_MS);
     log(`measuring: ${options.duration} s, ${options.connections} connections`);
     const tallies = await drive(server.url, kinds, shares, options.duration);
-    const rssAfter = await settledRss(server, 3_000);
+    const rssAfter = await settledRss(server, SETTLE_MS);
 
     const kindFigures = kinds.map((kind, k) => figures(kind.name, shares[k]!, tallies[k]!, options.duration));
     const all: Tally = { latencies: tallies.flatMap((t) => t.latencies), unexpected: new Map(), failures: 0 };

@@ -41,7 +41,7 @@ export function matchesFilter(text: string, filter: CompFilter, options: { defau
  * expanded once per window rather than on every query. Bounded; the oldest entry goes first.
  */
 const answers = new Map<string, boolean>();
-const ANSWERS_MAX = 10_000;
+const ANSWERS_MAX = 2_000;
 /** Larger objects are matched each time (the keys stay within tens of MiB). */
 const ANSWER_MAX_TEXT = 16 * 1024;
 /** A filter's key, made once per parsed filter (plain data: names, flags, strings and dates). */
