@@ -9,10 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DOMParser } from '@xmldom/xmldom';
 import { parseCalendarObject } from '../src/dav/caldav/ical/object.js';
 import { parseVCard } from '../src/dav/carddav/vcard/card.js';
-import { fc, fuzzOptions, icalBody, unique, vcardBody } from './helpers/fuzz.js';
+import { fc, fuzzOptions, icalBody, unique, vcardBody, wellFormed } from './helpers/fuzz.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const C = 'urn:ietf:params:xml:ns:caldav';
@@ -70,24 +69,6 @@ after(async () => {
 
 /** Statuses of the hostile PUTs (FUZZ_STATS=1 prints them): how many were accepted, how many refused. */
 const stats = new Map<string, Record<number, number>>();
-
-function wellFormed(text: string, what: string): void {
-  let error: string | undefined;
-  try {
-    new DOMParser({
-      onError(level: string, message: string) {
-        if (level !== 'warning') error ??= message;
-      },
-    }).parseFromString(text, 'text/xml');
-  } catch (thrown) {
-    // xmldom throws on fatal errors whatever onError does.
-    error ??= (thrown as Error).message;
-  }
-  // xmldom lets these through; a client's parser would not (XML 1.0 §2.2).
-  const forbidden = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/.exec(text);
-  if (forbidden) error ??= `U+${forbidden[0].charCodeAt(0).toString(16).padStart(4, '0')} in the answer`;
-  assert.equal(error, undefined, `${what}: not well-formed XML: ${text.slice(0, 300)}`);
-}
 
 async function report(path: string, body: string, expected: number, what: string): Promise<void> {
   const res = await server.request('REPORT', path, { headers: { Depth: '1', 'Content-Type': 'application/xml' }, body });

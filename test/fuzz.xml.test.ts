@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DOMParser } from '@xmldom/xmldom';
-import { fc, fuzzOptions, unique, xmlBody } from './helpers/fuzz.js';
+import { fc, fuzzOptions, unique, wellFormed, xmlBody } from './helpers/fuzz.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const C = 'urn:ietf:params:xml:ns:caldav';
@@ -51,25 +50,6 @@ after(async () => {
 
 /** Statuses seen by method (FUZZ_STATS=1 prints them), to see how deep the mutations reach. */
 const stats = new Map<string, Record<number, number>>();
-
-/** A strict parser: any error or warning that means malformed XML fails. */
-function wellFormed(text: string, what: string): void {
-  let error: string | undefined;
-  try {
-    new DOMParser({
-      onError(level: string, message: string) {
-        if (level !== 'warning') error ??= message;
-      },
-    }).parseFromString(text, 'text/xml');
-  } catch (thrown) {
-    // xmldom throws on fatal errors whatever onError does.
-    error ??= (thrown as Error).message;
-  }
-  // xmldom lets these through; a client's parser would not (XML 1.0 §2.2).
-  const forbidden = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/.exec(text);
-  if (forbidden) error ??= `U+${forbidden[0].charCodeAt(0).toString(16).padStart(4, '0')} in the answer`;
-  assert.equal(error, undefined, `${what}: answer is not well-formed XML: ${text.slice(0, 500)}`);
-}
 
 /** Never a 5xx; an XML answer is well-formed. Returns the body. */
 async function sane(res: Response, what: string): Promise<string> {

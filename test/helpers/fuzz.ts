@@ -6,6 +6,7 @@
  *
  * FUZZ_RUNS=<n> runs each property n times instead of its CI default; FUZZ_SEED=<n> replays a run.
  */
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { DOMParser, XMLSerializer, type Element, type Node as DomNode } from '@xmldom/xmldom';
 import fc from 'fast-check';
@@ -446,4 +447,25 @@ export function rawRequest(
       resolve({ status: Number(match[1]), head: text.slice(0, split), body: split < 0 ? '' : text.slice(split + 4) });
     });
   });
+}
+
+/**
+ * Fails unless `text` is well-formed XML as a strict client parser sees it: any error xmldom
+ * reports, and the characters XML 1.0 forbids (§2.2), which xmldom lets through.
+ */
+export function wellFormed(text: string, what: string): void {
+  let error: string | undefined;
+  try {
+    new DOMParser({
+      onError(level: string, message: string) {
+        if (level !== 'warning') error ??= message;
+      },
+    }).parseFromString(text, 'text/xml');
+  } catch (thrown) {
+    // xmldom throws on fatal errors whatever onError does.
+    error ??= (thrown as Error).message;
+  }
+  const forbidden = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/.exec(text);
+  if (forbidden) error ??= `U+${forbidden[0].charCodeAt(0).toString(16).padStart(4, '0')} in the answer`;
+  assert.equal(error, undefined, `${what}: not well-formed XML: ${text.slice(0, 500)}`);
 }
