@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { formatBytes, parseBytes } from '../format';
-import { Page, Status } from './common';
+import { Page, Status, useFeedback } from './common';
 
 interface UserRow {
   id: number;
@@ -18,23 +18,11 @@ export function AdminView({ self }: { self: string }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [isAdmin, setIsAdmin] = useState(false);
-  const [error, setError] = useState<string>();
-  const [info, setInfo] = useState<string>();
 
+  const { error, setError, info, run } = useFeedback(() => load());
   const load = () => api<{ users: UserRow[] }>('GET', 'admin/users').then((d) => setUsers(d.users), (e) => setError(messageOf(e)));
   useEffect(() => void load(), []);
 
-  const run = async (work: () => Promise<unknown>, done: string) => {
-    setError(undefined);
-    setInfo(undefined);
-    try {
-      await work();
-      setInfo(done);
-      await load();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
 
   const create = (e: Event) => {
     e.preventDefault();

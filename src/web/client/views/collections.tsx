@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf, sendFile } from '../api';
-import { Page, Status } from './common';
+import { Page, Status, useFeedback } from './common';
 import type { CollectionInfo as Collection, CollectionSpace as Space, ImportReport } from '../../api-types.js';
 
 
@@ -16,10 +16,9 @@ export function CollectionsView({ space }: { space: Space }) {
   const [list, setList] = useState<Collection[]>([]);
   const [name, setName] = useState('');
   const [color, setColor] = useState('#3478f6');
-  const [error, setError] = useState<string>();
-  const [info, setInfo] = useState<string>();
   const [report, setReport] = useState<{ name: string; report: ImportReport }>();
 
+  const { error, setError, info, setInfo, run } = useFeedback(() => load());
   const load = () => api<{ collections: Collection[] }>('GET', space).then((d) => setList(d.collections), (e) => setError(messageOf(e)));
   useEffect(() => {
     setList([]);
@@ -27,17 +26,6 @@ export function CollectionsView({ space }: { space: Space }) {
     void load();
   }, [space]);
 
-  const run = async (work: () => Promise<unknown>, done?: string) => {
-    setError(undefined);
-    setInfo(undefined);
-    try {
-      await work();
-      if (done) setInfo(done);
-      await load();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
 
   const create = (e: Event) => {
     e.preventDefault();

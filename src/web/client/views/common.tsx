@@ -1,4 +1,29 @@
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { messageOf } from '../api';
+
+/**
+ * A view's messages and the one way its actions report into them: `run` clears both, shows
+ * `done` on success or the failure's message, then reloads the view (after a failure too when
+ * `reloadOnFailure`, where part of a batch may have landed).
+ */
+export function useFeedback(reload: () => Promise<unknown>, options: { reloadOnFailure?: boolean } = {}) {
+  const [error, setError] = useState<string>();
+  const [info, setInfo] = useState<string>();
+  const run = async (work: () => Promise<unknown>, done?: string) => {
+    setError(undefined);
+    setInfo(undefined);
+    try {
+      await work();
+      if (done) setInfo(done);
+      if (!options.reloadOnFailure) await reload();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+    if (options.reloadOnFailure) await reload();
+  };
+  return { error, setError, info, setInfo, run };
+}
 
 /** A message region screen readers announce when it changes. */
 export function Status({ error, info }: { error?: string | undefined; info?: string | undefined }) {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf, sendFile } from '../api';
 import { encodePath, formatBytes, formatDate } from '../format';
-import { Page, Status } from './common';
+import { Page, Status, useFeedback } from './common';
 
 interface Entry {
   name: string;
@@ -21,13 +21,12 @@ const query = (segments: string[]) => `path=${encodeURIComponent(segments.join('
 
 export function FilesView({ path }: { path: string[] }) {
   const [entries, setEntries] = useState<Entry[]>();
-  const [error, setError] = useState<string>();
-  const [info, setInfo] = useState<string>();
   const [folderName, setFolderName] = useState('');
   const [upload, setUpload] = useState<Upload>();
   const [dragging, setDragging] = useState(false);
   const key = path.join('/');
 
+  const { error, setError, info, setInfo, run } = useFeedback(() => load(), { reloadOnFailure: true });
   const load = () => api<{ entries: Entry[] }>('GET', `files?${query(path)}`).then((d) => setEntries(d.entries), (e) => setError(messageOf(e)));
   useEffect(() => {
     setEntries(undefined);
@@ -36,17 +35,6 @@ export function FilesView({ path }: { path: string[] }) {
     void load();
   }, [key]);
 
-  const run = async (work: () => Promise<unknown>, done?: string) => {
-    setError(undefined);
-    setInfo(undefined);
-    try {
-      await work();
-      if (done) setInfo(done);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-    await load();
-  };
 
   /** One file after another: each streamed from disk by the browser, with its progress shown. */
   const uploadFiles = (files: File[]) =>
