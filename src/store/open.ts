@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { PoolDatabase, type Database } from './db.js';
 import { WalFlusher } from './durability.js';
+import { pglitePoolConfig } from './pglite-connection.js';
 import { ReadCachingDatabase } from './read-cache.js';
 import { analyzeDatabase, StatisticsKeeper } from './statistics.js';
 
@@ -39,7 +39,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
     const db: Database = new PoolDatabase(
       'pglite',
-      createPgConfig(pglite),
+      pglitePoolConfig(pglite),
       async () => {
         await statistics.idle();
         await pglite.close();
