@@ -16,20 +16,34 @@ export interface AddressObjectIndex {
 
 /** Writes (or replaces) a vCard and its searchable values. */
 export async function saveAddressObject(tx: Queryable, node: Node, bookId: number, index: AddressObjectIndex, data: string): Promise<void> {
+  // One statement: its DELETE sees the values from before it, never the ones its INSERT adds.
   await tx.query(
-    `INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (user_id, node_id) DO UPDATE SET book_id = EXCLUDED.book_id, uid = EXCLUDED.uid, version = EXCLUDED.version,
-       kind = EXCLUDED.kind, data = EXCLUDED.data`,
-    [node.userId, node.id, bookId, index.uid, index.version, index.kind, data],
-  );
-  await tx.query('DELETE FROM address_values WHERE user_id = $1 AND node_id = $2', [node.userId, node.id]);
-  if (index.values.length === 0) return;
-  await tx.query(
-    `INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
-     SELECT $1, $2, $3, v.prop, v.value, v.folded FROM unnest($4::text[], $5::text[], $6::text[]) AS v(prop, value, folded)`,
-    [node.userId, bookId, node.id, index.values.map((v) => v.prop), index.values.map((v) => v.value), index.values.map((v) => v.folded)],
+    `WITH saved AS (
+       INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (user_id, node_id) DO UPDATE SET book_id = EXCLUDED.book_id, uid = EXCLUDED.uid, version = EXCLUDED.version,
+         kind = EXCLUDED.kind, data = EXCLUDED.data
+     ), cleared AS (
+       DELETE FROM address_values WHERE user_id = $1 AND node_id = $2
+     )
+     INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
+     SELECT $1, $3, $2, v.prop, v.value, v.folded FROM unnest($8::text[], $9::text[], $10::text[]) AS v(prop, value, folded)`,
+    [
+      node.userId,
+      node.id,
+      bookId,
+      index.uid,
+      index.version,
+      index.kind,
+      data,
+      index.values.map((v) => v.prop),
+      index.values.map((v) => v.value),
+      index.values.map((v) => v.folded),
+    ],
   );
 }
+
+/** The unique key that keeps a UID to one vCard per address book (saveAddressObject violates it). */
+export const CARD_UID_KEY = 'address_objects_user_id_book_id_uid_key';
 
 export async function findCardUidOwner(q: Queryable, userId: number, bookId: number, uid: string, exceptNodeId?: number): Promise<string | undefined> {
   const rows = await q.query<{ name: string }>(

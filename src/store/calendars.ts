@@ -57,6 +57,9 @@ export async function saveCalendarObject(tx: Queryable, node: Node, calendarId: 
   );
 }
 
+/** The unique key that keeps a UID to one object per calendar (saveCalendarObject violates it). */
+export const CALENDAR_UID_KEY = 'calendar_objects_user_id_calendar_id_uid_key';
+
 /** The member of a calendar holding `uid`, other than `exceptNodeId`. */
 export async function findUidOwner(q: Queryable, userId: number, calendarId: number, uid: string, exceptNodeId?: number): Promise<string | undefined> {
   const rows = await q.query<{ name: string }>(

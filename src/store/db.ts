@@ -48,6 +48,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
 }
 
+/** Whether an error is the violation of the unique key `constraint` (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint: violated } = error as { code?: unknown; constraint?: unknown };
+  return code === '23505' && violated === constraint;
+}
+
 /** int8 and numeric counts come back as JavaScript numbers (every id and size here is below 2^53). */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {

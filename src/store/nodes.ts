@@ -168,23 +168,34 @@ export async function recordChange(tx: Queryable, userId: number, collectionId: 
   await tx.query(`WITH ${changeCte('$4')} SELECT count(*) FROM logged`, [userId, collectionId, name, deleted]);
 }
 
+/** A collection and its member locked for a write (lockMember). */
+export interface LockedMember {
+  parent?: Node;
+  member?: Node;
+  /** Whether the user holds any unexpired WebDAV lock, read once both rows were locked. */
+  locksHeld: boolean;
+}
+
 /**
  * Locks a collection and its member named `name` (if any) for a write; the parent's row lock
  * orders concurrent writers of the same name. Two statements: the member is looked up only once
  * the parent is locked, so on PostgreSQL it is seen even when a writer that held the parent
  * created it meanwhile (one statement's snapshot predates that commit: the second of two
- * concurrent creations would then insert again, or find its own UID taken).
+ * concurrent creations would then insert again, or find its own UID taken). The second also
+ * tells whether the user holds any WebDAV lock, so that a write needs no lock list when none is.
  */
-export async function lockMember(tx: Queryable, userId: number, parentId: number, name: string): Promise<{ parent?: Node; member?: Node }> {
+export async function lockMember(tx: Queryable, userId: number, parentId: number, name: string): Promise<LockedMember> {
   const parents = await tx.query<NodeRow>(`SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND id = $2 FOR UPDATE`, [userId, parentId]);
-  if (!parents[0]) return {};
-  const members = await tx.query<NodeRow>(`SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3 FOR UPDATE`, [
-    userId,
-    parentId,
-    name,
-  ]);
-  const result: { parent?: Node; member?: Node } = { parent: rowToNode(parents[0]) };
-  if (members[0]) result.member = rowToNode(members[0]);
+  if (!parents[0]) return { locksHeld: false };
+  // One row: the member's columns are all NULL when there is none.
+  const [row] = await tx.query<(NodeRow | { [K in keyof NodeRow]: null }) & { locks_held: boolean }>(
+    `WITH member AS (SELECT ${COLUMNS} FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3 FOR UPDATE)
+     SELECT m.*, EXISTS (SELECT 1 FROM locks WHERE user_id = $1 AND expires_at > now()) AS locks_held
+       FROM (SELECT 1) AS one LEFT JOIN member m ON true`,
+    [userId, parentId, name],
+  );
+  const result: LockedMember = { parent: rowToNode(parents[0]), locksHeld: row!.locks_held };
+  if (row!.id !== null) result.member = rowToNode(row!);
   return result;
 }
 

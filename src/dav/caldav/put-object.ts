@@ -1,4 +1,4 @@
-import { calendarSettings, findUidOwner, saveCalendarObject, type CalendarObjectIndex } from '../../store/calendars.js';
+import { CALENDAR_UID_KEY, calendarSettings, findUidOwner, saveCalendarObject, type CalendarObjectIndex } from '../../store/calendars.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
@@ -34,6 +34,7 @@ export const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
       throw error;
     }
   },
+  uidKey: CALENDAR_UID_KEY,
   uidOwner: (tx, calendar, uid, except) => findUidOwner(tx, calendar.userId, calendar.id, uid, except),
   save: (tx, node, calendar, index, text) => saveCalendarObject(tx, node, calendar.id, index, text),
 };

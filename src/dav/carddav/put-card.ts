@@ -1,4 +1,4 @@
-import { findCardUidOwner, saveAddressObject, type AddressObjectIndex } from '../../store/addressbooks.js';
+import { CARD_UID_KEY, findCardUidOwner, saveAddressObject, type AddressObjectIndex } from '../../store/addressbooks.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
@@ -51,6 +51,7 @@ export const vcards: TextObjectKind<AddressObjectIndex> = {
       throw error;
     }
   },
+  uidKey: CARD_UID_KEY,
   uidOwner: (tx, book, uid, except) => findCardUidOwner(tx, book.userId, book.id, uid, except),
   save: (tx, node, book, index, text) => saveAddressObject(tx, node, book.id, index, text),
 };

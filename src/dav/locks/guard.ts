@@ -35,10 +35,12 @@ export function ifHeaderOf(req: DavRequest): IfList[] | undefined {
  * had its token submitted. Throws 412 when the If header is false, 423 when a lock is violated
  * (207 for a DELETE whose locked resources all lie below the target, §9.6.1).
  */
-export async function checkPreconditions(req: DavRequest, q: Queryable, scopes: WriteScope[]): Promise<void> {
+export async function checkPreconditions(req: DavRequest, q: Queryable, scopes: WriteScope[], known?: { locksHeld: boolean }): Promise<void> {
   const lists = ifHeaderOf(req);
   if (!lists && scopes.length === 0) return;
-  await checkWithLocks(req, q, scopes, await listActiveLocks(q, req.user.id), lists);
+  // `known`: the caller read, under its row locks, whether the user holds any lock (lockMember).
+  const locks = known?.locksHeld === false ? [] : await listActiveLocks(q, req.user.id);
+  await checkWithLocks(req, q, scopes, locks, lists);
 }
 
 /** checkPreconditions over locks the caller has already loaded (LOCK reads them once for both uses). */

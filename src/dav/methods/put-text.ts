@@ -1,6 +1,6 @@
 import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../../store/db.js';
+import { isUniqueViolation, type Queryable } from '../../store/db.js';
 import { fileEtag, insertNode, lockMember, updateContent, type Node, type NodeKind } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { evaluateConditions } from '../conditional.js';
@@ -28,6 +28,8 @@ export interface TextObjectKind<Index extends { uid: string }> {
   maxSize: number;
   /** Validates and indexes the text for this collection; throws DavError on refusal. */
   validate(q: Queryable, collection: Node, text: string, config: Config): Promise<Index>;
+  /** The unique key `save` violates when another member of the collection holds the UID. */
+  uidKey: string;
   /** The name of another member holding `uid`, if any. */
   uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
   save(tx: Queryable, node: Node, collection: Node, index: Index, text: string): Promise<void>;
@@ -64,20 +66,27 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   }
   const index = await kind.validate(deps.db, collection, text, deps.config);
   const path = lockPath(req.space, req.segments);
-  const { node, created } = await deps.db.transaction(async (tx) => {
-    const { parent, member } = await lockMember(tx, user.id, collection.id, name);
-    if (!parent) throw new DavError(409, { message: 'the collection was removed' });
-    evaluateConditions(koa, member, false);
-    const scopes: WriteScope[] = member ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
-    await checkPreconditions(req, tx, scopes);
-    const other = await kind.uidOwner(tx, parent, index.uid, member?.id);
-    if (other !== undefined) {
-      const href = spaceHref(req.prefix, req.space, user.name, [...req.segments.slice(0, -1), other], false);
-      throw refused('no-uid-conflict', `UID ${index.uid} is already used here`, el(DAV, 'href', escapeXml(href)));
-    }
-    const node = await writeTextObject(tx, kind, parent, member, name, text, index);
-    return { node, created: !member };
-  });
+  let stored: { node: Node; created: boolean };
+  try {
+    stored = await deps.db.transaction(async (tx) => {
+      const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);
+      if (!parent) throw new DavError(409, { message: 'the collection was removed' });
+      evaluateConditions(koa, member, false);
+      const scopes: WriteScope[] = member ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
+      await checkPreconditions(req, tx, scopes, { locksHeld });
+      const node = await writeTextObject(tx, kind, parent, member, name, text, index);
+      return { node, created: !member };
+    });
+  } catch (error) {
+    // The UID's unique key finds a conflict without a query of its own; its holder is looked up
+    // once the transaction has rolled back, to name it.
+    if (!isUniqueViolation(error, kind.uidKey)) throw error;
+    const other = await kind.uidOwner(deps.db, collection, index.uid, req.node?.id);
+    if (other === undefined) throw new DavError(409, { message: `UID ${index.uid} was being stored by another request at the same time; try again` });
+    const href = spaceHref(req.prefix, req.space, user.name, [...req.segments.slice(0, -1), other], false);
+    throw refused('no-uid-conflict', `UID ${index.uid} is already used here`, el(DAV, 'href', escapeXml(href)));
+  }
+  const { node, created } = stored;
   koa.set('ETag', node.etag);
   koa.set('Last-Modified', node.modifiedAt.toUTCString());
   koa.status = created ? 201 : 204;
@@ -86,7 +95,7 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
 /**
  * Stores a validated text object as the member `name` of `parent` (replacing `member`, its
  * current holder), with the protocol's row and index, in the caller's transaction. The caller
- * has locked both (lockMember) and checked the UID is not held by another member.
+ * has locked both (lockMember); a UID held by another member violates `kind.uidKey`.
  */
 export async function writeTextObject<Index extends { uid: string }>(
   tx: Queryable,

@@ -54,11 +54,11 @@ export async function put(req: DavRequest): Promise<void> {
     await deps.blobs.publish(user.id, staged);
     published = true;
     const { node, created } = await deps.db.transaction(async (tx) => {
-      const { parent, member } = await lockMember(tx, user.id, req.parent!.id, name);
+      const { parent, member, locksHeld } = await lockMember(tx, user.id, req.parent!.id, name);
       if (!parent) throw new DavError(409, { message: 'the parent collection was removed' });
       if (isCollection(member)) throw new DavError(405, { message: 'cannot PUT to a collection' });
       evaluateConditions(koa, member, false);
-      await checkPreconditions(req, tx, scopes(Boolean(member)));
+      await checkPreconditions(req, tx, scopes(Boolean(member)), { locksHeld });
       replaced = member?.blobSha256 ?? null;
       const node = member
         ? await updateContent(tx, member, { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) })
