@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { types } from './pg-types.js';
 
 /** Anything that runs SQL: the pool, or one transaction's connection. */
 export interface Queryable {
@@ -54,14 +55,6 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const { code, constraint: violated } = error as { code?: unknown; constraint?: unknown };
   return code === '23505' && violated === constraint;
 }
-
-/** int8 and numeric counts come back as JavaScript numbers (every id and size here is below 2^53). */
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
 
 /**
  * Parameterised queries run as named prepared statements, so each connection plans them once:
