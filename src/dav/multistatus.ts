@@ -6,7 +6,7 @@ export type PropstatGroups = Map<number, string[]>;
 
 export function propstatResponse(href: string, groups: PropstatGroups): string {
   let inner = davEl('href', escapeXml(href));
-  for (const [status, props] of [...groups].sort(([a], [b]) => a - b)) {
+  for (const [status, props] of groups.size === 1 ? groups : [...groups].sort(([a], [b]) => a - b)) {
     inner += davEl('propstat', davEl('prop', props.join('')) + davEl('status', statusLine(status)));
   }
   return davEl('response', inner);

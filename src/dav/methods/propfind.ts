@@ -5,8 +5,8 @@ import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { readXmlBody } from '../body.js';
 import { multistatus, propstatResponse, type PropstatGroups } from '../multistatus.js';
-import { lockPath, spaceHref } from '../paths.js';
-import { properties, PropertyScope, type PropertyTarget } from '../properties/registry.js';
+import { encodeSegment, lockPath, spaceHref } from '../paths.js';
+import { properties, PropertyScope, type PropertyDefinition, type PropertyTarget } from '../properties/registry.js';
 import { children, expectRoot, is, namespaceOf, type Element } from '../xml/parse.js';
 import { DAV } from '../xml/names.js';
 import { el } from '../xml/write.js';
@@ -58,6 +58,33 @@ function needsDeadProperties(request: PropfindRequest): boolean {
   });
 }
 
+/** A DAV:prop request worked out once for all its targets (a listing asks the same of thousands). */
+interface PropPlan {
+  dead: boolean;
+  /** The names asked for, each once, with their definitions. */
+  names: Array<{ ns: string; local: string; def: PropertyDefinition | undefined }>;
+}
+
+const propPlans = new WeakMap<PropfindRequest, PropPlan>();
+
+function propPlan(request: Extract<PropfindRequest, { kind: 'prop' }>): PropPlan {
+  let plan = propPlans.get(request);
+  if (plan) return plan;
+  const seen = new Set<string>();
+  const names: PropPlan['names'] = [];
+  for (const n of request.names) {
+    const ns = namespaceOf(n);
+    const local = n.localName ?? '';
+    const key = `${ns} ${local}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    names.push({ ns, local, def: properties.get(ns, local) });
+  }
+  plan = { dead: needsDeadProperties(request), names };
+  propPlans.set(request, plan);
+  return plan;
+}
+
 /** Properties of one target, grouped by status. */
 export async function propstats(target: PropertyTarget, request: PropfindRequest, scope: PropertyScope): Promise<PropstatGroups> {
   const groups: PropstatGroups = new Map();
@@ -66,28 +93,42 @@ export async function propstats(target: PropertyTarget, request: PropfindRequest
     if (list) list.push(xml);
     else groups.set(status, [xml]);
   };
-  const dead = needsDeadProperties(request) ? await scope.deadProperties(target) : [];
 
+  if (request.kind === 'prop') {
+    const plan = propPlan(request);
+    const dead = plan.dead ? await scope.deadProperties(target) : [];
+    for (const { ns, local, def } of plan.names) {
+      // A dead value set by the client wins over a computed one (displayname).
+      const stored = dead.length === 0 ? undefined : dead.find((p) => p.namespace === ns && p.name === local);
+      if (stored) {
+        add(200, stored.xml);
+        continue;
+      }
+      const got = def?.get(target, scope);
+      const value = got instanceof Promise ? await got : got;
+      add(value === undefined ? 404 : 200, value === undefined ? el(ns, local) : el(ns, local, value));
+    }
+    if (groups.size === 0) groups.set(200, []);
+    return groups;
+  }
+
+  const dead = await scope.deadProperties(target);
   if (request.kind === 'propname') {
     for (const def of properties.all()) if ((await def.get(target, scope)) !== undefined) add(200, el(def.ns, def.local));
     for (const p of dead) if (!properties.get(p.namespace, p.name)) add(200, el(p.namespace, p.name));
     return groups;
   }
 
-  const wanted =
-    request.kind === 'prop'
-      ? request.names.map((n) => ({ ns: namespaceOf(n), local: n.localName ?? '' }))
-      : [
-          ...properties.all().filter((d) => d.inAllprop),
-          ...dead.map((p) => ({ ns: p.namespace, local: p.name })),
-          ...request.include.map((n) => ({ ns: namespaceOf(n), local: n.localName ?? '' })),
-        ];
+  const wanted = [
+    ...properties.all().filter((d) => d.inAllprop),
+    ...dead.map((p) => ({ ns: p.namespace, local: p.name })),
+    ...request.include.map((n) => ({ ns: namespaceOf(n), local: n.localName ?? '' })),
+  ];
   const seen = new Set<string>();
   for (const { ns, local } of wanted) {
     const key = `${ns} ${local}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    // A dead value set by the client wins over a computed one (displayname).
     const stored = dead.find((p) => p.namespace === ns && p.name === local);
     if (stored) {
       add(200, stored.xml);
@@ -96,7 +137,6 @@ export async function propstats(target: PropertyTarget, request: PropfindRequest
     const def = properties.get(ns, local);
     const value = def ? await def.get(target, scope) : undefined;
     if (value !== undefined) add(200, el(ns, local, value));
-    else if (request.kind === 'prop') add(404, el(ns, local));
   }
   if (groups.size === 0) groups.set(200, []);
   return groups;
@@ -135,7 +175,16 @@ async function collectTargets(req: DavRequest, q: Queryable, depth: Depth): Prom
   if (depth === 0 || !isCollection(node)) return [toTarget(node, req.segments)];
   if (depth === 1) {
     const members = await listChildren(q, req.user.id, node.id);
-    return [toTarget(node, req.segments), ...members.map((m) => toTarget(m, [...req.segments, m.name]))];
+    const self = toTarget(node, req.segments);
+    // Members' hrefs and lock paths extend the collection's (the same as toTarget's, built once).
+    const lockBase = self.lockPath! + '/';
+    return [
+      self,
+      ...members.map((m): PropertyTarget => {
+        const collection = isCollection(m);
+        return { href: self.href + encodeSegment(m.name) + (collection ? '/' : ''), isCollection: collection, name: m.name, node: m, lockPath: lockBase + m.name };
+      }),
+    ];
   }
   const subtree = await listSubtree(q, req.user.id, node.id, MAX_INFINITY_RESOURCES + 1);
   if (subtree.length > MAX_INFINITY_RESOURCES) {
