@@ -95,6 +95,17 @@ describe('reports', () => {
     assert.match(await unknown.text(), /supported-collation/);
   });
 
+  test('a replaced vCard is searched by its new values only', async () => {
+    const card = (email: string) => ['BEGIN:VCARD', 'VERSION:3.0', 'UID:replaced-1', 'FN:Rita Replaced', `EMAIL:${email}`, 'END:VCARD', ''].join('\r\n');
+    const contains = (value: string) => `><CR:prop-filter name="EMAIL"><CR:text-match match-type="contains">${value}</CR:text-match></CR:prop-filter>`;
+    assert.equal((await req('PUT', book + 'replaced.vcf', { body: card('rita@first.example'), headers: { 'Content-Type': 'text/vcard' } })).status, 201);
+    assert.deepEqual((await search(contains('first.example'))).names, ['replaced.vcf']);
+    assert.equal((await req('PUT', book + 'replaced.vcf', { body: card('rita@second.example'), headers: { 'Content-Type': 'text/vcard' } })).status, 204);
+    assert.deepEqual((await search(contains('first.example'))).names, []);
+    assert.deepEqual((await search(contains('second.example'))).names, ['replaced.vcf']);
+    assert.equal((await req('DELETE', book + 'replaced.vcf')).status, 204);
+  });
+
   test('limit with nresults: the first N and a 507 number-of-matches-within-limits', async () => {
     const { names, text } = await search('>', '<CR:limit><CR:nresults>2</CR:nresults></CR:limit>');
     assert.equal(names.length, 2);

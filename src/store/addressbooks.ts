@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { insertNode, nodeColumns, rowToNode, type Node, type NodeRow } from './nodes.js';
+import { insertNode, nodeColumns, rowToNode, type Beside, type Node, type NodeRow } from './nodes.js';
 
 export async function createAddressBook(tx: Queryable, userId: number, parentId: number, name: string): Promise<Node> {
   return insertNode(tx, { userId, parentId, name, kind: 'addressbook' });
@@ -15,34 +15,28 @@ export interface AddressObjectIndex {
 }
 
 /** Writes (or replaces) a vCard and its searchable values. */
-export async function saveAddressObject(tx: Queryable, node: Node, bookId: number, index: AddressObjectIndex, data: string): Promise<void> {
-  // One statement: its DELETE sees the values from before it, never the ones its INSERT adds.
-  await tx.query(
-    `WITH saved AS (
-       INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
+/**
+ * A vCard's data and search values, written (or replaced) beside its node by the same statement;
+ * its DELETE sees only the values from before the statement, never the ones it inserts.
+ * A second vCard with its UID in the address book violates the unique key (CARD_UID_KEY).
+ */
+export function addressObjectRows(bookId: number, index: AddressObjectIndex, data: string): Beside {
+  return {
+    params: [bookId, index.uid, index.version, index.kind, data, index.values.map((v) => v.prop), index.values.map((v) => v.value), index.values.map((v) => v.folded)],
+    statements: (p) => [
+      `INSERT INTO address_objects (user_id, node_id, book_id, uid, version, kind, data)
+       SELECT user_id, id, $${p}::bigint, $${p + 1}::text, $${p + 2}::text, $${p + 3}::text, $${p + 4}::text FROM written
        ON CONFLICT (user_id, node_id) DO UPDATE SET book_id = EXCLUDED.book_id, uid = EXCLUDED.uid, version = EXCLUDED.version,
-         kind = EXCLUDED.kind, data = EXCLUDED.data
-     ), cleared AS (
-       DELETE FROM address_values WHERE user_id = $1 AND node_id = $2
-     )
-     INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
-     SELECT $1, $3, $2, v.prop, v.value, v.folded FROM unnest($8::text[], $9::text[], $10::text[]) AS v(prop, value, folded)`,
-    [
-      node.userId,
-      node.id,
-      bookId,
-      index.uid,
-      index.version,
-      index.kind,
-      data,
-      index.values.map((v) => v.prop),
-      index.values.map((v) => v.value),
-      index.values.map((v) => v.folded),
+         kind = EXCLUDED.kind, data = EXCLUDED.data`,
+      `DELETE FROM address_values v USING written w WHERE v.user_id = w.user_id AND v.node_id = w.id`,
+      `INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
+       SELECT w.user_id, $${p}::bigint, w.id, v.prop, v.value, v.folded
+         FROM written w, unnest($${p + 5}::text[], $${p + 6}::text[], $${p + 7}::text[]) AS v(prop, value, folded)`,
     ],
-  );
+  };
 }
 
-/** The unique key that keeps a UID to one vCard per address book (saveAddressObject violates it). */
+/** The unique key that keeps a UID to one vCard per address book (addressObjectRows violates it). */
 export const CARD_UID_KEY = 'address_objects_user_id_book_id_uid_key';
 
 export async function findCardUidOwner(q: Queryable, userId: number, bookId: number, uid: string, exceptNodeId?: number): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.js';
-import { insertNode, nodeColumns, rowToNode, type Node, type NodeRow } from './nodes.js';
+import { insertNode, nodeColumns, rowToNode, type Beside, type Node, type NodeRow } from './nodes.js';
 
 type NodeRowWithIndex = NodeRow & { first_start: Date | null; last_end: Date | null; recurring: boolean };
 
@@ -46,18 +46,23 @@ export interface CalendarObjectIndex {
   recurring: boolean;
 }
 
-/** Writes (or replaces) a calendar object's data and index. A second object with its UID in the calendar violates the unique key (23505). */
-export async function saveCalendarObject(tx: Queryable, node: Node, calendarId: number, index: CalendarObjectIndex, data: string): Promise<void> {
-  await tx.query(
-    `INSERT INTO calendar_objects (user_id, node_id, calendar_id, uid, component, first_start, last_end, recurring, data)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT (user_id, node_id) DO UPDATE SET calendar_id = EXCLUDED.calendar_id, uid = EXCLUDED.uid, component = EXCLUDED.component,
-       first_start = EXCLUDED.first_start, last_end = EXCLUDED.last_end, recurring = EXCLUDED.recurring, data = EXCLUDED.data`,
-    [node.userId, node.id, calendarId, index.uid, index.componentType, index.firstStart, index.lastEnd, index.recurring, data],
-  );
+/**
+ * A calendar object's data and index, written (or replaced) beside its node by the same statement.
+ * A second object with its UID in the calendar violates the unique key (CALENDAR_UID_KEY).
+ */
+export function calendarObjectRow(calendarId: number, index: CalendarObjectIndex, data: string): Beside {
+  return {
+    params: [calendarId, index.uid, index.componentType, index.firstStart, index.lastEnd, index.recurring, data],
+    statements: (p) => [
+      `INSERT INTO calendar_objects (user_id, node_id, calendar_id, uid, component, first_start, last_end, recurring, data)
+       SELECT user_id, id, $${p}::bigint, $${p + 1}::text, $${p + 2}::text, $${p + 3}::timestamptz, $${p + 4}::timestamptz, $${p + 5}::boolean, $${p + 6}::text FROM written
+       ON CONFLICT (user_id, node_id) DO UPDATE SET calendar_id = EXCLUDED.calendar_id, uid = EXCLUDED.uid, component = EXCLUDED.component,
+         first_start = EXCLUDED.first_start, last_end = EXCLUDED.last_end, recurring = EXCLUDED.recurring, data = EXCLUDED.data`,
+    ],
+  };
 }
 
-/** The unique key that keeps a UID to one object per calendar (saveCalendarObject violates it). */
+/** The unique key that keeps a UID to one object per calendar (calendarObjectRow violates it). */
 export const CALENDAR_UID_KEY = 'calendar_objects_user_id_calendar_id_uid_key';
 
 /** The member of a calendar holding `uid`, other than `exceptNodeId`. */

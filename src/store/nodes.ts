@@ -219,28 +219,48 @@ export interface NodeContent {
   etag: string;
 }
 
-export async function insertNode(tx: Queryable, fields: NewNode): Promise<Node> {
+/**
+ * Rows written beside a node by the same statement (a calendar object's index row): bodies of
+ * common table expressions that read the node just inserted or updated from `written`. Their
+ * parameters are numbered after the node's, from `first`.
+ */
+export interface Beside {
+  statements(first: number): string[];
+  params: readonly unknown[];
+}
+
+/** The CTEs of `beside`, with its parameters appended to `params`. */
+function besideCtes(beside: Beside | undefined, params: unknown[]): string {
+  if (!beside) return '';
+  const first = params.length + 1;
+  params.push(...beside.params);
+  return beside.statements(first).map((sql, i) => `, beside${i} AS (${sql})`).join('');
+}
+
+export async function insertNode(tx: Queryable, fields: NewNode, beside?: Beside): Promise<Node> {
   const sha = fields.blobSha256 ?? null;
+  const params: unknown[] = [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, fields.etag ?? (sha ? fileEtag(sha) : '""')];
   const rows = await tx.query<NodeRow>(
-    `WITH created AS (
+    `WITH written AS (
        INSERT INTO nodes (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}
-     ), ${changeCte('false')}
-     SELECT * FROM created`,
-    [fields.userId, fields.parentId, fields.name, fields.kind, sha, fields.size ?? 0, fields.contentType ?? null, fields.etag ?? (sha ? fileEtag(sha) : '""')],
+     ), ${changeCte('false')}${besideCtes(beside, params)}
+     SELECT * FROM written`,
+    params,
   );
   return rowToNode(rows[0]!);
 }
 
 /** Replaces a file's content; returns the updated node. */
-export async function updateContent(tx: Queryable, node: Node, content: NodeContent): Promise<Node> {
+export async function updateContent(tx: Queryable, node: Node, content: NodeContent, beside?: Beside): Promise<Node> {
+  const params: unknown[] = [node.userId, node.parentId, node.name, node.id, content.blobSha256, content.size, content.contentType, content.etag];
   const rows = await tx.query<NodeRow>(
-    `WITH updated AS (
+    `WITH written AS (
        UPDATE nodes SET blob_sha256 = $5, size = $6, content_type = COALESCE($7, content_type), etag = $8, modified_at = now()
         WHERE user_id = $1 AND id = $4 RETURNING ${COLUMNS}
-     ), ${changeCte('false')}
-     SELECT * FROM updated`,
-    [node.userId, node.parentId, node.name, node.id, content.blobSha256, content.size, content.contentType, content.etag],
+     ), ${changeCte('false')}${besideCtes(beside, params)}
+     SELECT * FROM written`,
+    params,
   );
   return rowToNode(rows[0]!);
 }

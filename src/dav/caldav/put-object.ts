@@ -1,4 +1,4 @@
-import { CALENDAR_UID_KEY, calendarSettings, findUidOwner, saveCalendarObject, type CalendarObjectIndex } from '../../store/calendars.js';
+import { CALENDAR_UID_KEY, calendarObjectRow, calendarSettings, findUidOwner, type CalendarObjectIndex } from '../../store/calendars.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
@@ -36,7 +36,7 @@ export const calendarObjects: TextObjectKind<CalendarObjectIndex> = {
   },
   uidKey: CALENDAR_UID_KEY,
   uidOwner: (tx, calendar, uid, except) => findUidOwner(tx, calendar.userId, calendar.id, uid, except),
-  save: (tx, node, calendar, index, text) => saveCalendarObject(tx, node, calendar.id, index, text),
+  rows: (calendar, index, text) => calendarObjectRow(calendar.id, index, text),
 };
 
 /** PUT into a calendar. */

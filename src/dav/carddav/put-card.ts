@@ -1,4 +1,4 @@
-import { CARD_UID_KEY, findCardUidOwner, saveAddressObject, type AddressObjectIndex } from '../../store/addressbooks.js';
+import { addressObjectRows, CARD_UID_KEY, findCardUidOwner, type AddressObjectIndex } from '../../store/addressbooks.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
@@ -53,7 +53,7 @@ export const vcards: TextObjectKind<AddressObjectIndex> = {
   },
   uidKey: CARD_UID_KEY,
   uidOwner: (tx, book, uid, except) => findCardUidOwner(tx, book.userId, book.id, uid, except),
-  save: (tx, node, book, index, text) => saveAddressObject(tx, node, book.id, index, text),
+  rows: (book, index, text) => addressObjectRows(book.id, index, text),
 };
 
 /** PUT into an address book (RFC 6352 §6.3.2). */

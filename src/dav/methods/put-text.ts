@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../../store/db.js';
-import { fileEtag, insertNode, lockMember, updateContent, type Node, type NodeKind } from '../../store/nodes.js';
+import { fileEtag, insertNode, lockMember, updateContent, type Beside, type Node, type NodeKind } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { evaluateConditions } from '../conditional.js';
 import { DavError } from '../errors.js';
@@ -32,7 +32,8 @@ export interface TextObjectKind<Index extends { uid: string }> {
   uidKey: string;
   /** The name of another member holding `uid`, if any. */
   uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
-  save(tx: Queryable, node: Node, collection: Node, index: Index, text: string): Promise<void>;
+  /** The protocol's rows for an object, written by the statement that writes its node. */
+  rows(collection: Node, index: Index, text: string): Beside;
 }
 
 /**
@@ -107,9 +108,8 @@ export async function writeTextObject<Index extends { uid: string }>(
   index: Index,
 ): Promise<Node> {
   const content = { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
-  const node = member
-    ? await updateContent(tx, member, content)
-    : await insertNode(tx, { userId: parent.userId, parentId: parent.id, name, kind: kind.objectKind, ...content });
-  await kind.save(tx, node, parent, index, text);
-  return node;
+  const rows = kind.rows(parent, index, text);
+  return member
+    ? updateContent(tx, member, content, rows)
+    : insertNode(tx, { userId: parent.userId, parentId: parent.id, name, kind: kind.objectKind, ...content }, rows);
 }
