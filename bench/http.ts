@@ -1,5 +1,6 @@
 /** The benchmark's HTTP client: keep-alive, one Authorization for every request, abortable. */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface Answer {
   status: number;
@@ -58,7 +59,7 @@ export function createClient(authorization: string): Client {
         });
       }),
     getCounted: (url, signal) =>
-      new Promise((resolve, reject) => {
+      new URL(url).protocol === 'http:' ? getCountedRaw(url, authorization, signal) : new Promise((resolve, reject) => {
         send('GET', url, {}, signal, (req) => {
           req.on('error', reject);
           req.end();
@@ -71,6 +72,67 @@ export function createClient(authorization: string): Client {
       }),
     close: () => agent.destroy(),
   };
+}
+
+/** Bytes per read of a counted GET's body. */
+const READ_BYTES = 256 * 1024;
+
+/**
+ * A GET on a connection of its own, read into one reused buffer as curl reads. Node's HTTP client
+ * allocates a buffer per 64 KiB read, and their garbage collection made this process, not the
+ * server, the bound on a large download. Every byte still crosses the socket and is counted.
+ */
+function getCountedRaw(url: string, authorization: string, signal?: AbortSignal): Promise<{ status: number; bytes: number }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    let head = Buffer.alloc(0);
+    let status = 0;
+    let length = -1;
+    let bytes = 0;
+    let settled = false;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      signal?.removeEventListener('abort', abort);
+      if (error) reject(error);
+      else resolve({ status, bytes });
+    };
+    const abort = () => finish(signal!.reason);
+    const socket = net.connect({
+      host: target.hostname,
+      port: Number(target.port || 80),
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BYTES),
+        // true: keep reading (false would pause the socket).
+        callback: (read, buffer) => {
+          count(read, buffer);
+          return true;
+        },
+      },
+    });
+    const count = (read: number, buffer: Uint8Array) => {
+      if (length >= 0) {
+        bytes += read;
+      } else {
+        head = Buffer.concat([head, buffer.subarray(0, read)]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const lines = head.subarray(0, end).toString('latin1').split('\r\n');
+        status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+        const declared = lines.find((line) => /^content-length:/i.test(line));
+        if (!declared) return finish(new Error(`GET ${url}: answer without Content-Length`));
+        length = Number(declared.slice(declared.indexOf(':') + 1));
+        bytes = head.length - end - 4;
+      }
+      if (bytes >= length) finish();
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    socket.on('connect', () => socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: ${authorization}\r\nConnection: close\r\n\r\n`));
+    socket.on('error', finish);
+    // Closed early: what arrived is counted, and the caller sees the shortfall.
+    socket.on('close', () => finish());
+  });
 }
 
 /** Writes `size` bytes in 1 MiB chunks, honouring back-pressure, then ends the request. */
