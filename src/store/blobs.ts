@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { Database, Queryable } from './db.js';
 
 /** The body was longer than allowed (the caller answers 413). */
@@ -65,6 +65,9 @@ export interface BlobStore {
 export class FileBlobStore implements BlobStore {
   readonly #root: string;
   readonly #tmp: string;
+  /** Folders of bodies known to exist, so that publish() makes each once. */
+  readonly #folders = new Set<string>();
+  readonly #folderSyncs = new FolderSyncs();
 
   constructor(root: string) {
     this.#root = root;
@@ -80,27 +83,32 @@ export class FileBlobStore implements BlobStore {
   async stage(_userId: number, body: Readable, maxBytes: number): Promise<StagedBlob> {
     const tmpFile = path.join(this.#tmp, randomUUID());
     const hash = createHash('sha256');
+    const discard = () => fsp.unlink(tmpFile).catch(ignoreMissing);
+    let file: fsp.FileHandle | undefined;
+    let writer: StagingWriter | undefined;
     let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (size > maxBytes) return done(new BodyTooLargeError(maxBytes));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const discard = () => fsp.rm(tmpFile, { force: true });
     try {
-      // flush: the stream fsyncs its own descriptor before closing it. The body is read through an
-      // iterator that does not destroy it when we fail (body too large, disk full): destroying a
-      // request resets its connection before the client hears the 413 or 507.
-      await pipeline(body.iterator({ destroyOnReturn: false }), meter, fs.createWriteStream(tmpFile, { flags: 'wx', flush: true }));
+      file = await fsp.open(tmpFile, 'wx');
+      writer = new StagingWriter(file);
+      // Read through an iterator that does not destroy the body when we fail (body too large,
+      // disk full): destroying a request resets its connection before the client hears the 413 or 507.
+      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
+        hash.update(chunk);
+        await writer.write(chunk);
+      }
+      // Durable before publish() links it: fdatasync(2) also writes the file size.
+      await writer.finish();
     } catch (error) {
       // The rest of the body is read and dropped while the answer goes out, so the connection
       // stays usable. On the next tick: the stream notices only then that the iterator has let go.
       if (!body.destroyed) process.nextTick(() => body.resume());
+      await writer?.abandon();
       await discard();
       throw error;
+    } finally {
+      await file?.close().catch(noop);
     }
     const staged: StagedBlob & { tmpFile: string } = { sha256: hash.digest('hex'), size, discard, tmpFile };
     return staged;
@@ -109,22 +117,39 @@ export class FileBlobStore implements BlobStore {
   async publish(userId: number, staged: StagedBlob): Promise<void> {
     const { tmpFile } = staged as StagedBlob & { tmpFile: string };
     const target = this.#file(userId, staged.sha256);
-    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const dir = path.dirname(target);
     // A hard link, not a rename: the staged file stays until discard() for ensurePublished().
     // An existing file under the same hash has the same content.
-    await fsp.link(tmpFile, target).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
-    await syncDirectory(path.dirname(target));
+    const link = () =>
+      fsp.link(tmpFile, target).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    // The folder is made on first use only; removeUser() may drop it later, hence the retry.
+    if (this.#folders.has(dir)) {
+      await link().catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        this.#folders.delete(dir);
+        this.#folderSyncs.forget(dir);
+        await fsp.mkdir(dir, { recursive: true });
+        await link();
+      });
+    } else {
+      await fsp.mkdir(dir, { recursive: true });
+      await link();
+    }
+    this.#folders.add(dir);
+    await this.#folderSyncs.sync(dir);
   }
 
   async ensurePublished(userId: number, staged: StagedBlob): Promise<void> {
-    const exists = await fsp.stat(this.#file(userId, staged.sha256)).then(() => true, () => false);
-    if (!exists) await this.publish(userId, staged);
+    // Synchronous on purpose: this runs while the writer's transaction holds its locks, and a
+    // stat of a name publish() just made is answered from the dentry cache in microseconds,
+    // far less than a thread-pool round trip.
+    if (!fs.existsSync(this.#file(userId, staged.sha256))) await this.publish(userId, staged);
   }
 
   open(userId: number, sha256: string, range?: ByteRange): Readable {
-    return fs.createReadStream(this.#file(userId, sha256), range ? { start: range.start, end: range.end } : {});
+    return new BodyStream(this.#file(userId, sha256), range);
   }
 
   async remove(userId: number, sha256: string): Promise<void> {
@@ -132,7 +157,10 @@ export class FileBlobStore implements BlobStore {
   }
 
   async removeUser(userId: number): Promise<void> {
-    await fsp.rm(path.join(this.#root, String(userId)), { recursive: true, force: true });
+    const home = path.join(this.#root, String(userId));
+    this.#folderSyncs.forget(home);
+    for (const dir of this.#folders) if (dir.startsWith(home + path.sep)) this.#folders.delete(dir);
+    await fsp.rm(home, { recursive: true, force: true });
   }
 
   async freeBytes(): Promise<number> {
@@ -172,14 +200,345 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+/** Bytes per read of a stored body. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** Read buffers no response is using, kept for the next: see BodyStream. */
+const idleReadBuffers: Buffer[] = [];
+const IDLE_READ_BUFFERS_KEPT = 8;
+
+/**
+ * A stored body (or a byte range of it) as a stream. Piped into an HTTP response, as Koa does
+ * with a response body, it reads into two reused buffers, one read while the sink writes the other, and hands each back
+ * to the file only once the sink's write has called back. A plain file stream allocates a buffer
+ * per read instead: at a gigabyte a second, those short-lived external buffers kept V8 marking
+ * the heap through a whole download. Read any other way, it reads into fresh buffers.
+ */
+class BodyStream extends Readable {
+  readonly #path: string;
+  readonly #range: ByteRange | undefined;
+  #file: Promise<fsp.FileHandle> | undefined;
+  #position = 0;
+  #end = 0;
+  #piped = false;
+
+  constructor(file: string, range?: ByteRange) {
+    super({ highWaterMark: READ_CHUNK_BYTES });
+    this.#path = file;
+    this.#range = range;
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    // Only a stream nobody has read from yet, into an HTTP response: its write callback comes once
+    // the socket has taken the bytes, so the buffer may be read into again. Any other sink (a
+    // Transform such as a zip entry's CRC counter) may still hold the chunk after its callback.
+    if (this.#file || this.#piped || !(destination instanceof http.ServerResponse)) return super.pipe(destination, options);
+    this.#piped = true;
+    this.#send(destination).then(
+      () => {
+        if (options?.end !== false) destination.end();
+        // A normal end, as stream.pipeline (which Koa uses, with end: false) waits for before
+        // ending the response itself.
+        this.push(null);
+        this.resume();
+      },
+      (error: unknown) => {
+        // A sink that closed first (the client went away) is no error of ours.
+        if (destination.destroyed) this.destroy();
+        else {
+          destination.destroy();
+          this.destroy(error as Error);
+        }
+      },
+    );
+    return destination;
+  }
+
+  override _read(): void {
+    this.#next().then(
+      (chunk) => this.push(chunk),
+      (error: unknown) => this.destroy(error as Error),
+    );
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    const file = this.#file;
+    if (this.#piped || !file) return done(error);
+    file.then((f) => f.close()).then(() => done(error), () => done(error));
+  }
+
+  /** Opens the file on first use and learns where the body ends. */
+  async #open(): Promise<fsp.FileHandle> {
+    this.#file ??= fsp.open(this.#path, 'r').then(async (file) => {
+      try {
+        this.#position = this.#range?.start ?? 0;
+        this.#end = this.#range ? this.#range.end + 1 : (await file.stat()).size;
+        return file;
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+    });
+    return this.#file;
+  }
+
+  async #next(): Promise<Buffer | null> {
+    const file = await this.#open();
+    if (this.#position >= this.#end) return null;
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.#end - this.#position));
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, this.#position);
+    if (bytesRead === 0) throw new Error('a stored body is shorter than recorded');
+    this.#position += bytesRead;
+    return buffer.subarray(0, bytesRead);
+  }
+
+  async #send(sink: Sink): Promise<void> {
+    const file = await this.#open();
+    try {
+      await sendFile(file, this.#position, this.#end, sink, () => this.destroyed);
+    } finally {
+      await file.close();
+    }
   }
 }
+
+/** Sends bytes [start, end) of a file with two reused buffers; see BodyStream. */
+async function sendFile(file: fsp.FileHandle, start: number, end: number, sink: Sink, stopped: () => boolean): Promise<void> {
+  const buffers = [takeReadBuffer(), takeReadBuffer()] as const;
+  const writes: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
+  let position = start;
+  let turn = 0;
+  try {
+    while (position < end) {
+      if (stopped()) throw new Error('the body stream was destroyed');
+      const slot = turn++ % 2;
+      const buffer = buffers[slot]!;
+      // The sink holds a buffer until its write calls back; only then is it read into again.
+      await writes[slot];
+      const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, end - position), position);
+      if (bytesRead === 0) throw new Error('a stored body is shorter than recorded');
+      position += bytesRead;
+      const write = writeChunk(sink, buffer.subarray(0, bytesRead));
+      write.catch(noop); // awaited on the next turn of this slot, or below
+      writes[slot] = write;
+    }
+    await Promise.all(writes);
+  } catch (error) {
+    // A buffer the sink may still hold is not reused.
+    await Promise.allSettled(writes);
+    throw error;
+  }
+  for (const buffer of buffers) if (idleReadBuffers.length < IDLE_READ_BUFFERS_KEPT) idleReadBuffers.push(buffer);
+}
+
+function takeReadBuffer(): Buffer {
+  return idleReadBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+}
+
+/** What BodyStream needs of where it is piped: a write callback, and knowing when it closed. */
+interface Sink extends NodeJS.WritableStream {
+  readonly destroyed: boolean;
+  destroy(): void;
+}
+
+/** Resolves when `sink` has taken `chunk`; rejects if it is closed first (its callback then never comes). */
+function writeChunk(sink: Sink, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (sink.destroyed) return reject(new Error('the response was closed'));
+    const closed = () => reject(new Error('the response was closed'));
+    sink.once('close', closed);
+    sink.write(chunk, (error) => {
+      sink.off('close', closed);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+/** Received bytes waiting for their write before the request is read further: bounds memory per upload. */
+const PENDING_BYTES = 2 * 1024 * 1024;
+/** Bytes of a large upload written between two fdatasync(2) calls started in the background. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
+}
+
+/**
+ * Writes a body to its staging file while the request goes on being read and hashed: one
+ * pwritev(2) at a time (concurrent writes to one file only queue on its inode lock), each taking
+ * every chunk that arrived while the previous one ran. Memory is bounded by PENDING_BYTES.
+ */
+class StagingWriter {
+  readonly #file: fsp.FileHandle;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #position = 0;
+  #writing: Promise<void> | undefined;
+  #unsynced = 0;
+  #syncing: Promise<void> | undefined;
+  #failure: unknown;
+  #failed = false;
+
+  constructor(file: fsp.FileHandle) {
+    this.#file = file;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (!this.#writing) this.#writing = this.#drain();
+    while (this.#pendingBytes >= PENDING_BYTES && this.#writing) await this.#writing;
+    if (this.#failed) throw this.#failure;
+  }
+
+  async finish(): Promise<void> {
+    await this.abandon();
+    if (this.#failed) throw this.#failure;
+    await this.#file.datasync();
+  }
+
+  /** Waits for the write and sync still running, so the file can be closed and removed. */
+  async abandon(): Promise<void> {
+    while (this.#writing || this.#syncing) await (this.#writing ?? this.#syncing);
+  }
+
+  /** Writes what is pending, then what arrived meanwhile, until nothing is left or a write fails. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pendingBytes > 0) {
+        const buffers = this.#pending;
+        const bytes = this.#pendingBytes;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        await writeAll(this.#file, buffers, this.#position);
+        this.#position += bytes;
+        this.#unsynced += bytes;
+        // Written back while the rest arrives, so that the final fdatasync has little left to wait for.
+        if (this.#unsynced >= SYNC_EVERY_BYTES && !this.#syncing) {
+          this.#unsynced = 0;
+          this.#syncing = this.#file.datasync().then(
+            () => void (this.#syncing = undefined),
+            (error: unknown) => {
+              this.#syncing = undefined;
+              this.#fail(error);
+            },
+          );
+        }
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (!this.#failed) this.#failure = error;
+    this.#failed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}
+
+/** pwritev(2) until every byte is written: a regular file may take fewer bytes than asked. */
+async function writeAll(file: fsp.FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    let { bytesWritten } = await file.writev(rest, position);
+    position += bytesWritten;
+    let done = 0;
+    while (done < rest.length && bytesWritten >= rest[done]!.length) bytesWritten -= rest[done++]!.length;
+    rest = rest.slice(done);
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+}
+
+/**
+ * fsync(2) of body folders, shared by uploads landing in the same folder: a caller joins a sync
+ * that starts after its link, never one already running, so its name is durable when it returns.
+ * Folders stay open between syncs (at most OPEN_FOLDERS), which saves an open(2) and a close(2)
+ * per upload; a folder is only ever removed with its user (forget()), whose id is never reused.
+ */
+class FolderSyncs {
+  readonly #syncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+  /** Open folders, least recently used first. */
+  readonly #open = new Map<string, OpenFolder>();
+
+  sync(dir: string): Promise<void> {
+    let state = this.#syncs.get(dir);
+    if (!state) this.#syncs.set(dir, (state = {}));
+    if (state.next) return state.next;
+    if (!state.running) return this.#start(dir, state);
+    const entry = state;
+    entry.next = state.running.then(noop, noop).then(() => {
+      entry.next = undefined;
+      return this.#start(dir, entry);
+    });
+    return entry.next;
+  }
+
+  /** Closes the folders at or under `dir`, which is being removed or was found missing. */
+  forget(dir: string): void {
+    for (const [name, folder] of this.#open) {
+      if (name === dir || name.startsWith(dir + path.sep)) this.#evict(name, folder);
+    }
+  }
+
+  #start(dir: string, state: { running?: Promise<void>; next?: Promise<void> }): Promise<void> {
+    const running: Promise<void> = this.#syncFolder(dir).finally(() => {
+      if (state.running === running) state.running = undefined;
+      if (!state.running && !state.next) this.#syncs.delete(dir);
+    });
+    state.running = running;
+    return running;
+  }
+
+  async #syncFolder(dir: string): Promise<void> {
+    let folder = this.#open.get(dir);
+    if (folder) {
+      this.#open.delete(dir);
+    } else {
+      folder = { handle: fsp.open(dir, 'r'), users: 0, evicted: false };
+      for (const [name, oldest] of this.#open) {
+        if (this.#open.size < OPEN_FOLDERS) break;
+        this.#evict(name, oldest);
+      }
+    }
+    this.#open.set(dir, folder);
+    folder.users++;
+    try {
+      await (await folder.handle).sync();
+    } catch (error) {
+      this.#evict(dir, folder);
+      throw error;
+    } finally {
+      folder.users--;
+      if (folder.evicted && folder.users === 0) closeFolder(folder);
+    }
+  }
+
+  #evict(dir: string, folder: OpenFolder): void {
+    if (this.#open.get(dir) === folder) this.#open.delete(dir);
+    folder.evicted = true;
+    if (folder.users === 0) closeFolder(folder);
+  }
+}
+
+interface OpenFolder {
+  handle: Promise<fsp.FileHandle>;
+  /** Syncs using the handle: it is closed once they are done. */
+  users: number;
+  evicted: boolean;
+}
+
+function closeFolder(folder: OpenFolder): void {
+  folder.handle.then((handle) => handle.close()).catch(noop);
+}
+
+/** Body folders kept open for their next fsync. */
+const OPEN_FOLDERS = 256;
+
+const noop = (): void => undefined;
 
 /**
  * Records a published blob for a user inside the writer's transaction. The upsert takes the
