@@ -89,13 +89,13 @@ export async function addressCandidates(
 ): Promise<Array<{ node: Node; data: string }>> {
   const columns = `${nodeColumns('n')}, ${withData ? 'o.data' : "'' AS data"}`;
   const rows = searches
-    ? // From the value index to the cards that have a hit, then their rows (materialized: the plan
-      // holds without statistics, which PGlite never gathers).
+    ? // From the value index, read for the searched properties only, to the cards that have a hit,
+      // then their rows (materialized: the plan holds without statistics).
       await q.query<NodeRow & { data: string }>(
         `WITH hits AS MATERIALIZED (
            SELECT DISTINCT v.node_id FROM address_values v
-             JOIN unnest($3::text[], $4::text[]) AS s(prop, needle) ON v.prop = s.prop
-            WHERE v.user_id = $1 AND v.book_id = $2 AND strpos(v.folded, s.needle) > 0)
+            WHERE v.user_id = $1 AND v.book_id = $2 AND v.prop = ANY($3::text[])
+              AND EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS s(prop, needle) WHERE s.prop = v.prop AND strpos(v.folded, s.needle) > 0))
          SELECT ${columns} FROM hits h
            JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id
            JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
