@@ -21,7 +21,16 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // Fail fast while PostgreSQL is unreachable (the request answers 503) rather than hang: a new
     // connection, or a wait for a free one, gives up after 5 s. Keep-alive notices a silently
     // dropped connection.
-    return new PoolDatabase('postgres', { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true });
+    // Autovacuum analyzes a table a minute or so after it has grown; a big import (a first sync,
+    // a restored address book) would be planned as an empty table until then.
+    const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
+    const db: Database = new PoolDatabase(
+      'postgres',
+      { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
+      () => statistics.idle(),
+      () => statistics.noteCommit(),
+    );
+    return db;
   }
   return openEmbedded(location.dataDir);
 }

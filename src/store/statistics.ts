@@ -1,9 +1,10 @@
 /**
- * Planner statistics for the embedded store. PGlite runs no autovacuum daemon, so nothing
- * refreshes pg_statistic as tables grow, and plans chosen for empty tables stay (a calendar of
- * 10 000 events planned as if it held none). This applies autovacuum's rule for ANALYZE
- * (PostgreSQL §25.1.6: a base threshold plus a fraction of the table's rows) to committed write
- * transactions, and runs ANALYZE in the background when it is met.
+ * Planner statistics as tables grow. PGlite runs no autovacuum daemon, so nothing refreshes
+ * pg_statistic there, and plans chosen for empty tables stay (a calendar of 10 000 events planned
+ * as if it held none); PostgreSQL's autovacuum gets to a grown table only on its next round. This
+ * applies autovacuum's rule for ANALYZE (PostgreSQL §25.1.6: a base threshold plus a fraction of
+ * the table's rows) to committed write transactions, and runs ANALYZE in the background when it
+ * is met.
  */
 import type { Queryable } from './db.js';
 
