@@ -14,7 +14,6 @@ export interface AddressObjectIndex {
   values: Array<{ prop: string; value: string; folded: string }>;
 }
 
-/** Writes (or replaces) a vCard and its searchable values. */
 /**
  * A vCard's data and search values, written (or replaced) beside its node by the same statement;
  * its DELETE sees only the values from before the statement, never the ones it inserts.

@@ -28,7 +28,7 @@ export interface TextObjectKind<Index extends { uid: string }> {
   maxSize: number;
   /** Validates and indexes the text for this collection; throws DavError on refusal. */
   validate(q: Queryable, collection: Node, text: string, config: Config): Promise<Index>;
-  /** The unique key `save` violates when another member of the collection holds the UID. */
+  /** The unique key `rows` violates when another member of the collection holds the UID. */
   uidKey: string;
   /** The name of another member holding `uid`, if any. */
   uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
