@@ -71,16 +71,17 @@ function statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
   return { name, text: sql, values: params as unknown[] };
 }
 
+/** PostgreSQL through a pool of pg connections (the embedded store is pglite-database.ts). */
 export class PoolDatabase implements Database {
+  readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the embedded store's statistics keeper and WAL flush).
+   * resolves (the statistics keeper).
    */
   constructor(
-    readonly kind: 'postgres' | 'pglite',
     config: pg.PoolConfig,
     onClose: () => Promise<void> = async () => {},
     private readonly afterCommit: () => void | Promise<void> = () => {},
@@ -121,7 +122,7 @@ export class PoolDatabase implements Database {
         // A client whose ROLLBACK failed is broken: released with the error, the pool drops it.
         broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
         const code = (error as { code?: string }).code;
-        if (this.kind === 'postgres' && code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw error;
       } finally {
         client.removeListener('error', onLost);

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PoolDatabase, type Database } from './db.js';
 import { WalFlusher } from './durability.js';
-import { pglitePoolConfig } from './pglite-connection.js';
+import { PgliteDatabase } from './pglite-database.js';
 import { ReadCachingDatabase } from './read-cache.js';
 import { analyzeDatabase, StatisticsKeeper } from './statistics.js';
 
@@ -25,7 +25,6 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // a restored address book) would be planned as an empty table until then.
     const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
     const db: Database = new PoolDatabase(
-      'postgres',
       { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
       () => statistics.idle(),
       () => statistics.noteCommit(),
@@ -46,9 +45,8 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     // Whatever start-up recovered or wrote is on disk before the first request.
     await wal.syncAll();
     const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
-    const db: Database = new PoolDatabase(
-      'pglite',
-      pglitePoolConfig(pglite),
+    const db: Database = new PgliteDatabase(
+      pglite,
       async () => {
         await statistics.idle();
         await pglite.close();
