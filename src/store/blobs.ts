@@ -125,18 +125,13 @@ export class FileBlobStore implements BlobStore {
         if (error.code !== 'EEXIST') throw error;
       });
     // The folder is made on first use only; removeUser() may drop it later, hence the retry.
-    if (this.#folders.has(dir)) {
-      await link().catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-        this.#folders.delete(dir);
-        this.#folderSyncs.forget(dir);
-        await fsp.mkdir(dir, { recursive: true });
-        await link();
-      });
-    } else {
+    if (!this.#folders.has(dir)) await fsp.mkdir(dir, { recursive: true });
+    await link().catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      this.#folderSyncs.forget(dir);
       await fsp.mkdir(dir, { recursive: true });
       await link();
-    }
+    });
     this.#folders.add(dir);
     await this.#folderSyncs.sync(dir);
   }
@@ -208,10 +203,11 @@ const IDLE_READ_BUFFERS_KEPT = 8;
 
 /**
  * A stored body (or a byte range of it) as a stream. Piped into an HTTP response, as Koa does
- * with a response body, it reads into two reused buffers, one read while the sink writes the other, and hands each back
- * to the file only once the sink's write has called back. A plain file stream allocates a buffer
- * per read instead: at a gigabyte a second, those short-lived external buffers kept V8 marking
- * the heap through a whole download. Read any other way, it reads into fresh buffers.
+ * with a response body, it reads into two reused buffers, one read while the response writes the
+ * other, and hands each back to the file only once the response's write has called back. A plain
+ * file stream allocates a buffer per read instead: at a gigabyte a second, those short-lived
+ * external buffers kept V8 marking the heap through a whole download. Read any other way, it
+ * reads into fresh buffers.
  */
 class BodyStream extends Readable {
   readonly #path: string;
@@ -291,7 +287,7 @@ class BodyStream extends Readable {
     return buffer.subarray(0, bytesRead);
   }
 
-  async #send(sink: Sink): Promise<void> {
+  async #send(sink: http.ServerResponse): Promise<void> {
     const file = await this.#open();
     try {
       await sendFile(file, this.#position, this.#end, sink, () => this.destroyed);
@@ -302,7 +298,7 @@ class BodyStream extends Readable {
 }
 
 /** Sends bytes [start, end) of a file with two reused buffers; see BodyStream. */
-async function sendFile(file: fsp.FileHandle, start: number, end: number, sink: Sink, stopped: () => boolean): Promise<void> {
+async function sendFile(file: fsp.FileHandle, start: number, end: number, sink: http.ServerResponse, stopped: () => boolean): Promise<void> {
   const buffers = [takeReadBuffer(), takeReadBuffer()] as const;
   const writes: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
   let position = start;
@@ -334,14 +330,8 @@ function takeReadBuffer(): Buffer {
   return idleReadBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
 }
 
-/** What BodyStream needs of where it is piped: a write callback, and knowing when it closed. */
-interface Sink extends NodeJS.WritableStream {
-  readonly destroyed: boolean;
-  destroy(): void;
-}
-
 /** Resolves when `sink` has taken `chunk`; rejects if it is closed first (its callback then never comes). */
-function writeChunk(sink: Sink, chunk: Buffer): Promise<void> {
+function writeChunk(sink: http.ServerResponse, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (sink.destroyed) return reject(new Error('the response was closed'));
     const closed = () => reject(new Error('the response was closed'));

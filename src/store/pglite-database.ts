@@ -21,6 +21,7 @@ type Parser = (text: string) => unknown;
 
 interface Statement {
   name: string;
+  sql: string;
   /** Column names and value parsers, once a Describe has told them (undefined: not yet). */
   columns?: { names: string[]; parsers: Parser[] };
 }
@@ -105,17 +106,17 @@ export class PgliteDatabase implements Database {
     let statement = this.#statements.get(sql);
     const parts: Buffer[] = [];
     if (!statement) {
-      statement = { name: `s${this.#statements.size + 1}` };
+      statement = { name: `s${this.#statements.size + 1}`, sql };
       parts.push(serialize.parse({ name: statement.name, text: sql, types: [] }));
     }
     parts.push(serialize.bind({ statement: statement.name, values: params as unknown[], valueMapper: prepareValue }));
     if (!statement.columns) parts.push(serialize.describe({ type: 'P', name: '' }));
     parts.push(serialize.execute({}), SYNC);
-    return this.#answer<R>(Buffer.concat(parts), statement, sql);
+    return this.#answer<R>(Buffer.concat(parts), statement);
   }
 
   /** Sends one pipeline and reads its answer; a statement learns its name and columns from it. */
-  async #answer<R extends object>(message: Buffer, statement: Statement | undefined, sql?: string): Promise<R[]> {
+  async #answer<R extends object>(message: Buffer, statement: Statement | undefined): Promise<R[]> {
     this.#messages = [];
     const chunks: Buffer[] = [];
     // The bytes are a view of PostgreSQL's output buffer, reused by the next write: copied.
@@ -131,7 +132,7 @@ export class PgliteDatabase implements Database {
       switch (m.name) {
         case 'parseComplete':
           // The server holds the named statement from now on, whatever follows.
-          if (statement && sql !== undefined) this.#statements.set(sql, statement);
+          if (statement) this.#statements.set(statement.sql, statement);
           break;
         case 'rowDescription':
           columns = describe(m as RowDescriptionMessage);
