@@ -52,6 +52,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
         await pglite.close();
         // The shutdown checkpoint wrote every page; make them durable before the lock is released.
         await wal.syncAll();
+        wal.close();
         release();
       },
       () => {
