@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -145,6 +146,21 @@ describe('files', () => {
     assert.deepEqual([a.status, b.status].sort(), [204, 412]);
     const winner = a.status === 204 ? 'from a' : 'from b';
     assert.equal(await (await req('GET', home + 'race.txt')).text(), winner);
+  });
+
+  test('concurrent PUTs creating one name: one 201, the others 204; the bodies replaced are collected', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => `writer ${i} `.repeat(100 * (i + 1)));
+    const answers = await Promise.all(bodies.map((body) => req('PUT', home + 'crowded.txt', { body })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 204, 204, 204, 204, 204, 204, 204]);
+    const stored = await (await req('GET', home + 'crowded.txt')).text();
+    assert.ok(bodies.includes(stored));
+    // On disk, only the body that was written last is kept.
+    const blobsDir = path.join(server.store.dataDir, 'blobs');
+    for (const [i, body] of bodies.entries()) {
+      const sha = createHash('sha256').update(body).digest('hex');
+      const kept = fs.readdirSync(blobsDir).some((user) => fs.existsSync(path.join(blobsDir, user, sha.slice(0, 2), sha)));
+      assert.equal(kept, body === stored, `body of writer ${i}`);
+    }
   });
 
   test('a body over the upload limit is 413 and stores nothing', async () => {

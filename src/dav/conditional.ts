@@ -16,6 +16,14 @@ function matchesWeak(tags: string[], etag: string): boolean {
   return tags.some((t) => t === '*' || bare(t) === bare(etag));
 }
 
+/** Conditional headers a write must check against the resource's current state. */
+const PRECONDITION_HEADERS = ['If', 'If-Match', 'If-None-Match', 'If-Unmodified-Since', 'If-Modified-Since'];
+
+/** Whether a request makes its write depend on the resource's state or on WebDAV lock tokens. */
+export function hasPreconditions(koa: Koa.Context): boolean {
+  return PRECONDITION_HEADERS.some((name) => koa.get(name) !== '');
+}
+
 /**
  * Evaluates If-Match, If-None-Match, If-Unmodified-Since and If-Modified-Since in the order
  * RFC 9110 §13.2.2 prescribes. `safe` is true for GET/HEAD, where a failed If-None-Match or

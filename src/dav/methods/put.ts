@@ -1,11 +1,11 @@
 import type { DavRequest } from '../context.js';
-import { evaluateConditions } from '../conditional.js';
+import { evaluateConditions, hasPreconditions } from '../conditional.js';
 import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, releaseBlob, type StagedBlob } from '../../store/blobs.js';
-import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage } from '../../store/nodes.js';
+import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeFile } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
@@ -53,7 +53,15 @@ export async function put(req: DavRequest): Promise<void> {
     // Durable under its hash before the transaction, so no row or connection waits on fsync.
     await deps.blobs.publish(user.id, staged);
     published = true;
+    const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
     const { node, created } = await deps.db.transaction(async (tx) => {
+      // Most writes carry no precondition: one statement then does the whole write.
+      const written = hasPreconditions(koa) ? undefined : await writeFile(tx, user.id, req.parent!, name, content);
+      if (written) {
+        replaced = written.previousBlob;
+        await deps.blobs.ensurePublished(user.id, staged);
+        return written;
+      }
       const { parent, member, locksHeld } = await lockMember(tx, user.id, req.parent!.id, name);
       if (!parent) throw new DavError(409, { message: 'the parent collection was removed' });
       if (isCollection(member)) throw new DavError(405, { message: 'cannot PUT to a collection' });
@@ -61,7 +69,7 @@ export async function put(req: DavRequest): Promise<void> {
       await checkPreconditions(req, tx, scopes(Boolean(member)), { locksHeld });
       replaced = member?.blobSha256 ?? null;
       const node = member
-        ? await updateContent(tx, member, { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) })
+        ? await updateContent(tx, member, content)
         : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: 'file', blobSha256: staged.sha256, size: staged.size, contentType });
       // The blob row, for the node's deferred foreign key.
       await claimBlob(tx, deps.blobs, user.id, staged);
