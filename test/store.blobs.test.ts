@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { BodyTooLargeError, claimBlob, collectBlobs, FileBlobStore, removeOrphanBodies } from '../src/store/blobs.js';
+import { createHash } from 'node:crypto';
+import { BodyTooLargeError, claimBlob, collectBlobs, FileBlobStore, removeOrphanBodies, SMALL_BODY_BYTES } from '../src/store/blobs.js';
 import { insertNode, resolvePath } from '../src/store/nodes.js';
 import { createUser, type User } from '../src/store/users.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
@@ -29,6 +30,33 @@ test('stage hashes and counts the body; a body over the limit leaves no file', a
   await staged.discard();
   await assert.rejects(blobs.stage(user.id, body('x'.repeat(101)), 100), BodyTooLargeError);
   assert.deepEqual(fs.readdirSync(path.join(root(), 'tmp')), []);
+});
+
+test('a small body stays in memory until published; a body growing past the limit keeps its first chunks', async () => {
+  const bodyFile = (sha256: string) => path.join(root(), String(user.id), sha256.slice(0, 2), sha256);
+  const small = await blobs.stage(user.id, body('small body'), 1000);
+  assert.deepEqual(fs.readdirSync(path.join(root(), 'tmp')), []);
+  await blobs.publish(user.id, small);
+  assert.equal(fs.readFileSync(bodyFile(small.sha256), 'utf8'), 'small body');
+  assert.deepEqual(fs.readdirSync(path.join(root(), 'tmp')), []);
+  // Published twice (the same content from another upload): the file is kept as it is.
+  const again = await blobs.stage(user.id, body('small body'), 1000);
+  await blobs.publish(user.id, again);
+  assert.equal(fs.readFileSync(bodyFile(small.sha256), 'utf8'), 'small body');
+
+  // Chunks of 10 000 bytes, each with its own byte value, crossing SMALL_BODY_BYTES.
+  const chunks = Array.from({ length: Math.ceil(SMALL_BODY_BYTES / 10_000) + 2 }, (_, i) => Buffer.alloc(10_000, 0x41 + i));
+  const whole = Buffer.concat(chunks);
+  const large = await blobs.stage(user.id, Readable.from(chunks), whole.length);
+  assert.equal(large.sha256, createHash('sha256').update(whole).digest('hex'));
+  assert.equal(fs.readdirSync(path.join(root(), 'tmp')).length, 1);
+  await blobs.publish(user.id, large);
+  await large.discard();
+  assert.ok(fs.readFileSync(bodyFile(large.sha256)).equals(whole));
+  assert.deepEqual(fs.readdirSync(path.join(root(), 'tmp')), []);
+  // No row records them: gone again, so the tests after this one start from recorded bodies only.
+  await blobs.remove(user.id, small.sha256);
+  await blobs.remove(user.id, large.sha256);
 });
 
 test('a file removed by a collector between publish and claim is put back by the claim', async () => {

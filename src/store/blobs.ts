@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import type { Database, Queryable } from './db.js';
 
 /** The body was longer than allowed (the caller answers 413). */
@@ -19,13 +20,39 @@ export function isStorageFull(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-/** A body fully received, hashed and fsynced to a temporary file, not yet visible to anyone. */
+/**
+ * A body fully received and hashed, not yet visible to anyone: held in memory when small,
+ * otherwise fsynced to a temporary file.
+ */
 export interface StagedBlob {
   readonly sha256: string;
   readonly size: number;
-  /** Drops the temporary file; harmless after publish. */
+  /** Drops the temporary file, if any; harmless after publish. */
   discard(): Promise<void>;
 }
+
+/** Bodies up to this size are held in memory until published rather than spooled to a file. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+interface HeldBlob extends StagedBlob {
+  readonly bytes: Buffer;
+}
+
+interface SpooledBlob extends StagedBlob {
+  readonly tmpFile: string;
+}
+
+/**
+ * A spooled body under its hash: a hard link, not a rename, so the staged file stays until
+ * discard() for ensurePublished(). An existing file under the same hash has the same content.
+ */
+function link(staged: SpooledBlob, target: string): Promise<void> {
+  return fsp.link(staged.tmpFile, target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+}
+
+const fdatasync = promisify(fs.fdatasync);
 
 export interface ByteRange {
   start: number;
@@ -84,56 +111,90 @@ export class FileBlobStore implements BlobStore {
     const tmpFile = path.join(this.#tmp, randomUUID());
     const hash = createHash('sha256');
     const discard = () => fsp.unlink(tmpFile).catch(ignoreMissing);
+    // A small body stays in memory until publish() writes it; a larger one goes to tmpFile as it arrives.
+    let held: Buffer[] | undefined = [];
     let file: fsp.FileHandle | undefined;
     let writer: StagingWriter | undefined;
     let size = 0;
     try {
-      file = await fsp.open(tmpFile, 'wx');
-      writer = new StagingWriter(file);
       // Read through an iterator that does not destroy the body when we fail (body too large,
       // disk full): destroying a request resets its connection before the client hears the 413 or 507.
       for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
         hash.update(chunk);
+        if (held && size <= SMALL_BODY_BYTES) {
+          held.push(chunk);
+          continue;
+        }
+        if (!writer) {
+          file = await fsp.open(tmpFile, 'wx');
+          writer = new StagingWriter(file);
+          for (const earlier of held ?? []) await writer.write(earlier);
+          held = undefined;
+        }
         await writer.write(chunk);
       }
       // Durable before publish() links it: fdatasync(2) also writes the file size.
-      await writer.finish();
+      await writer?.finish();
     } catch (error) {
       // The rest of the body is read and dropped while the answer goes out, so the connection
       // stays usable. On the next tick: the stream notices only then that the iterator has let go.
       if (!body.destroyed) process.nextTick(() => body.resume());
       await writer?.abandon();
-      await discard();
+      if (file) await discard();
       throw error;
     } finally {
       await file?.close().catch(noop);
     }
-    const staged: StagedBlob & { tmpFile: string } = { sha256: hash.digest('hex'), size, discard, tmpFile };
+    const sha256 = hash.digest('hex');
+    const staged: HeldBlob | SpooledBlob = held ? { sha256, size, discard: async () => {}, bytes: Buffer.concat(held, size) } : { sha256, size, discard, tmpFile };
     return staged;
   }
 
   async publish(userId: number, staged: StagedBlob): Promise<void> {
-    const { tmpFile } = staged as StagedBlob & { tmpFile: string };
     const target = this.#file(userId, staged.sha256);
     const dir = path.dirname(target);
-    // A hard link, not a rename: the staged file stays until discard() for ensurePublished().
-    // An existing file under the same hash has the same content.
-    const link = () =>
-      fsp.link(tmpFile, target).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      });
+    const place = () => ('bytes' in staged ? this.#write(staged as HeldBlob, target) : link(staged as SpooledBlob, target));
     // The folder is made on first use only; removeUser() may drop it later, hence the retry.
     if (!this.#folders.has(dir)) await fsp.mkdir(dir, { recursive: true });
-    await link().catch(async (error: NodeJS.ErrnoException) => {
+    await place().catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       this.#folderSyncs.forget(dir);
       await fsp.mkdir(dir, { recursive: true });
-      await link();
+      await place();
     });
     this.#folders.add(dir);
     await this.#folderSyncs.sync(dir);
+  }
+
+  /**
+   * Writes a body held in memory under its hash: to a temporary file first, made durable, then
+   * renamed, so the name never shows a partial body. Opening, writing and renaming are done
+   * synchronously: for at most SMALL_BODY_BYTES they reach only the page cache and the dentry
+   * cache, in less time than a round trip through the thread pool (a small upload made four
+   * of those); fdatasync(2), which waits for the disk, still runs there.
+   */
+  async #write(staged: HeldBlob, target: string): Promise<void> {
+    // An existing file under the same hash has the same content.
+    if (fs.existsSync(target)) return;
+    const tmpFile = path.join(this.#tmp, randomUUID());
+    const fd = fs.openSync(tmpFile, 'wx');
+    try {
+      for (let done = 0; done < staged.bytes.length; ) done += fs.writeSync(fd, staged.bytes, done);
+      await fdatasync(fd);
+    } catch (error) {
+      fs.rmSync(tmpFile, { force: true });
+      throw error;
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.renameSync(tmpFile, target);
+    } catch (error) {
+      fs.rmSync(tmpFile, { force: true });
+      throw error;
+    }
   }
 
   async ensurePublished(userId: number, staged: StagedBlob): Promise<void> {
