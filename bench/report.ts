@@ -95,6 +95,10 @@ export interface Machine {
   started: Date;
   loadStart: number[];
   loadEnd: number[];
+  /** The disk's sequential write with fdatasync (bench/disk.ts), at start and at end, MB/s. */
+  diskStart: number;
+  diskEnd: number;
+  diskBytes: number;
 }
 
 export function machineLine(machine: Machine, columns: readonly Column[]): string {
@@ -104,6 +108,7 @@ export function machineLine(machine: Machine, columns: readonly Column[]): strin
   return [
     `Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${os.type()} ${os.release()}; Node ${process.version}; loopback.`,
     `Load average at start ${load(machine.loadStart)}, at end ${load(machine.loadEnd)}. Run ${machine.started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    `Disk: a new ${machine.diskBytes >= 1024 ** 3 ? `${machine.diskBytes / 1024 ** 3} GiB` : `${machine.diskBytes / 1024 ** 2} MiB`} file written and fdatasynced (as \`dd conv=fdatasync\`) at ${Math.round(machine.diskStart)} MB/s at start, ${Math.round(machine.diskEnd)} MB/s at end (a durable streamed PUT is bound by the disk's write-back).`,
     `Servers: ${servers}.`,
   ].join('\n');
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { createClient } from './http.js';
 import { parseOptions, UsageError, USAGE, type Options, type PeerName } from './options.js';
 import { outcomeOf, type Outcome } from './outcome.js';
-import { footnotes, formatValue, machineLine, renderTable, type Column } from './report.js';
+import { measureDiskWrite } from './disk.js';
+import { footnotes, formatValue, machineLine, renderTable, type Column, type Machine } from './report.js';
 import { rowSpecs, type RowSpec } from './rows.js';
 import { davenportTarget } from './targets/davenport.js';
 import { radicaleTarget } from './targets/radicale.js';
@@ -48,12 +49,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const specs = rowSpecs(options.sizes, !options.quick);
-  const machine = { started: new Date(), loadStart: os.loadavg(), loadEnd: [] as number[] };
+  const diskBytes = options.sizes.bigFileBytes;
+  const machine: Machine = { started: new Date(), loadStart: os.loadavg(), loadEnd: [], diskBytes, diskStart: measureDiskWrite(diskBytes), diskEnd: 0 };
   const targets = [davenportTarget(options.databaseUrl, { compiled: !options.quick }), ...options.peers.map((p) => PEER_TARGETS[p]())];
 
   const columns: Column[] = [];
   for (const target of targets) columns.push(await measureTarget(target, options, specs));
   machine.loadEnd = os.loadavg();
+  machine.diskEnd = measureDiskWrite(diskBytes);
 
   const seeded = columns.slice(1).map((c) => c.label);
   // A password in --database-url stays out of the report.

@@ -44,7 +44,8 @@ export async function filesSuite(ctx: SuiteContext): Promise<void> {
   clearInterval(sampler);
   ctx.record('file-memory', { kind: 'value', value: (peak - before) / 1e6, runs: 1 });
 
-  const small = Buffer.alloc(4096, 0x62).toString();
+  // Each file its own content, as real uploads are: identical bodies would be stored once.
+  const small = (run: number, name: string) => `${run} ${name} `.padEnd(4096, 'b');
   const names = Array.from({ length: sizes.smallFiles }, (_, i) => `f${i}.txt`);
   let listed: string | undefined;
   await measure(ctx, 'small-put', (budget) =>
@@ -52,7 +53,7 @@ export async function filesSuite(ctx: SuiteContext): Promise<void> {
       const dav = davSession(ctx.client, budget.signal);
       const dir = `${folder}bench-many-${run}/`;
       await dav.send('MKCOL', dir, [201], 'MKCOL');
-      const ms = await timed(() => inParallel(names, 8, (name) => dav.put(dir + name, small, 'text/plain', 'PUT')));
+      const ms = await timed(() => inParallel(names, 8, (name) => dav.put(dir + name, small(run, name), 'text/plain', 'PUT')));
       listed ??= dir;
       return names.length / (ms / 1000);
     }),
