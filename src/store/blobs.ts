@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Database, Queryable } from './db.js';
+import type { Beside } from './nodes.js';
 
 /** The body was longer than allowed (the caller answers 413). */
 export class BodyTooLargeError extends Error {
@@ -603,6 +604,20 @@ export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number,
     [userId, staged.sha256, staged.size],
   );
   await blobs.ensurePublished(userId, staged);
+}
+
+/**
+ * claimBlob's row, written by the statement that writes the node referring to it (writeMember);
+ * the caller then calls ensurePublished().
+ */
+export function blobClaimRow(userId: number, staged: StagedBlob): Beside {
+  return {
+    params: [userId, staged.sha256, staged.size],
+    statements: (p) => [
+      `INSERT INTO blobs (user_id, sha256, size) SELECT $${p}::bigint, $${p + 1}::text, $${p + 2}::bigint FROM written
+       ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
+    ],
+  };
 }
 
 /**

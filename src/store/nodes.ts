@@ -251,56 +251,61 @@ export async function insertNode(tx: Queryable, fields: NewNode, beside?: Beside
   return rowToNode(rows[0]!);
 }
 
-/** A file written by writeFile. */
-export interface WrittenFile {
+/** A member written by writeMember. */
+export interface WrittenMember {
   node: Node;
   created: boolean;
-  /** The body the file had before (null: none), to collect if nothing else uses it. */
+  /** The body the member had before (null: none), to collect if nothing else uses it. */
   previousBlob: string | null;
 }
 
 /**
- * Creates or replaces the file `name` in a collection with a published blob, for a write with
- * no precondition to check against the old member, in two statements. The first moves the
+ * Creates or replaces the member `name` of kind `kind` in a collection, for a write with no
+ * precondition to check against the old member, in two statements. The first moves the
  * collection's sync token on, which takes its row as lockMember does (so writers meet in the
  * same order), unless the collection is gone or of another kind than `parent`'s, the user holds
- * a WebDAV lock, or the member is not a file. The second, whose snapshot therefore sees what
- * any earlier writer of the collection committed, writes the node (an upsert on the name's
- * unique key), its change-log entry and the blob's claim, and reads the body it replaces.
+ * a WebDAV lock, or the member is of another kind. The second, whose snapshot therefore sees
+ * what any earlier writer of the collection committed, writes the node (an upsert on the name's
+ * unique key), its change-log entry and the rows `beside` it, and reads the body it replaces.
  * Undefined when nothing was written: the caller then takes the general path, in the same
  * transaction, which tells why.
  */
-export async function writeFile(tx: Queryable, userId: number, parent: { id: number; kind: NodeKind }, name: string, content: NodeContent & { blobSha256: string }): Promise<WrittenFile | undefined> {
+export async function writeMember(
+  tx: Queryable,
+  parent: { userId: number; id: number; kind: NodeKind },
+  name: string,
+  kind: NodeKind,
+  content: NodeContent,
+  beside?: Beside,
+): Promise<WrittenMember | undefined> {
   const [bumped] = await tx.query<{ sync_token: number }>(
     `UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
-      WHERE user_id = $1 AND id = $2 AND kind = $4
+      WHERE user_id = $1 AND id = $2 AND kind = $3
         AND NOT EXISTS (SELECT 1 FROM locks WHERE user_id = $1 AND expires_at > now())
-        AND NOT EXISTS (SELECT 1 FROM nodes m WHERE m.user_id = $1 AND m.parent_id = $2 AND m.name = $3 AND m.kind <> 'file')
+        AND NOT EXISTS (SELECT 1 FROM nodes m WHERE m.user_id = $1 AND m.parent_id = $2 AND m.name = $4 AND m.kind <> $5)
       RETURNING sync_token`,
-    [userId, parent.id, name, parent.kind],
+    [parent.userId, parent.id, parent.kind, name, kind],
   );
   if (!bumped) return undefined;
+  const params: unknown[] = [parent.userId, parent.id, name, kind, content.blobSha256, content.size, content.contentType, content.etag, bumped.sync_token];
   const [row] = await tx.query<NodeRow & { created: boolean; previous_blob: string | null }>(
     `WITH previous AS (
        SELECT blob_sha256 FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3
      ), written AS (
        INSERT INTO nodes AS n (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
-       VALUES ($1, $2, $3, 'file', $4, $5, $6, $7)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (user_id, parent_id, name) DO UPDATE
           SET blob_sha256 = EXCLUDED.blob_sha256, size = EXCLUDED.size, etag = EXCLUDED.etag,
               content_type = COALESCE(EXCLUDED.content_type, n.content_type), modified_at = now()
-        WHERE n.kind = 'file'
+        WHERE n.kind = $4
        RETURNING ${COLUMNS}, xmax = 0 AS created
      ), logged AS (
-       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, $8, $3, false FROM written
-     ), claimed AS (
-       INSERT INTO blobs (user_id, sha256, size) SELECT $1, $4, $5 FROM written
-       ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size
-     )
+       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, $9, $3, false FROM written
+     )${besideCtes(beside, params)}
      SELECT written.*, (SELECT blob_sha256 FROM previous) AS previous_blob FROM written`,
-    [userId, parent.id, name, content.blobSha256, content.size, content.contentType, content.etag, bumped.sync_token],
+    params,
   );
-  // Nothing written (a collection made under this name since the first statement's snapshot):
+  // Nothing written (the name was taken by another kind since the first statement's snapshot):
   // the token has moved on without a change, which costs a client at most an empty sync.
   if (!row) return undefined;
   return { node: rowToNode(row), created: row.created, previousBlob: row.previous_blob };

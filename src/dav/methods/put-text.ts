@@ -1,9 +1,9 @@
 import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../../store/db.js';
-import { fileEtag, insertNode, lockMember, updateContent, type Beside, type Node, type NodeKind } from '../../store/nodes.js';
+import { fileEtag, insertNode, lockMember, updateContent, writeMember, type Beside, type Node, type NodeContent, type NodeKind } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
-import { evaluateConditions } from '../conditional.js';
+import { evaluateConditions, hasPreconditions } from '../conditional.js';
 import { DavError } from '../errors.js';
 import { readTextBody } from '../body.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
@@ -70,6 +70,9 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   let stored: { node: Node; created: boolean };
   try {
     stored = await deps.db.transaction(async (tx) => {
+      // Without preconditions (If-Match, If-None-Match: * …), the write is two statements.
+      const written = hasPreconditions(koa) ? undefined : await writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), kind.rows(collection, index, text));
+      if (written) return written;
       const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);
       if (!parent) throw new DavError(409, { message: 'the collection was removed' });
       evaluateConditions(koa, member, false);
@@ -107,9 +110,14 @@ export async function writeTextObject<Index extends { uid: string }>(
   text: string,
   index: Index,
 ): Promise<Node> {
-  const content = { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
+  const content = textContent(kind, text);
   const rows = kind.rows(parent, index, text);
   return member
     ? updateContent(tx, member, content, rows)
     : insertNode(tx, { userId: parent.userId, parentId: parent.id, name, kind: kind.objectKind, ...content }, rows);
+}
+
+/** A text object's node content: kept in the database, tagged by its hash. */
+function textContent(kind: { contentType: string }, text: string): NodeContent {
+  return { blobSha256: null, size: Buffer.byteLength(text), contentType: kind.contentType, etag: fileEtag(createHash('sha256').update(text).digest('hex')) };
 }

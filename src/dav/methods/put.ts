@@ -4,8 +4,8 @@ import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
-import { BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, releaseBlob, type StagedBlob } from '../../store/blobs.js';
-import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeFile } from '../../store/nodes.js';
+import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, releaseBlob, type StagedBlob } from '../../store/blobs.js';
+import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeMember } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
@@ -56,7 +56,7 @@ export async function put(req: DavRequest): Promise<void> {
     const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
     const { node, created } = await deps.db.transaction(async (tx) => {
       // Most writes carry no precondition: one statement then does the whole write.
-      const written = hasPreconditions(koa) ? undefined : await writeFile(tx, user.id, req.parent!, name, content);
+      const written = hasPreconditions(koa) ? undefined : await writeMember(tx, req.parent!, name, 'file', content, blobClaimRow(user.id, staged));
       if (written) {
         replaced = written.previousBlob;
         await deps.blobs.ensurePublished(user.id, staged);
