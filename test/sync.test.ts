@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DOMParser, type Element } from '@xmldom/xmldom';
+import { resolvePath } from '../src/store/nodes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 interface SyncAnswer {
@@ -170,6 +171,43 @@ describe('sync-collection (RFC 6578)', () => {
       [`${a}f.txt`, 404],
     ]);
     assert.deepEqual(sorted((await sync(b, tokenB)).statuses), [[`${b}f.txt`, 200]]);
+  });
+
+  test('the change log keeps one entry per name; tokens from before any of its edits report the same changes', async () => {
+    const dir = `${base}compact/`;
+    await mkcol(dir);
+    await put(`${dir}stable.txt`, 'stable');
+    const first = await sync(dir, '');
+    await put(`${dir}edited.txt`, 'v1');
+    const middle = await sync(dir, first.token);
+    for (let i = 2; i <= 6; i++) await put(`${dir}edited.txt`, `v${i}`);
+    await server.request('DELETE', `${dir}again.txt`);
+    await put(`${dir}again.txt`, 'one');
+    await server.request('DELETE', `${dir}again.txt`);
+    await put(`${dir}again.txt`, 'two');
+    await put(`${dir}gone.txt`, 'x');
+    await server.request('DELETE', `${dir}gone.txt`);
+
+    const { node } = await resolvePath(server.store.db, server.users[0]!.user.id, ['files', 'compact']);
+    const rows = await server.store.db.query<{ name: string; entries: number }>(
+      'SELECT name, count(*)::int AS entries FROM changes WHERE collection_id = $1 GROUP BY name ORDER BY name',
+      [node!.id],
+    );
+    assert.deepEqual(rows, [
+      { name: 'again.txt', entries: 1 },
+      { name: 'edited.txt', entries: 1 },
+      { name: 'gone.txt', entries: 1 },
+      { name: 'stable.txt', entries: 1 },
+    ]);
+    const expected = [
+      [`${dir}again.txt`, 200],
+      [`${dir}edited.txt`, 200],
+      [`${dir}gone.txt`, 404],
+    ];
+    assert.deepEqual(sorted((await sync(dir, first.token)).statuses), expected);
+    assert.deepEqual(sorted((await sync(dir, middle.token)).statuses), expected);
+    const body = await (await server.request('GET', `${dir}edited.txt`)).text();
+    assert.equal(body, 'v6');
   });
 
   test('tokens that are garbage, of another collection, ahead, or of a deleted and re-created collection are 403 valid-sync-token', async () => {

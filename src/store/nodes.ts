@@ -160,6 +160,20 @@ function changeCte(deleted: string): string {
      ), logged AS (
        INSERT INTO changes (user_id, collection_id, token, name, deleted)
        SELECT $1, $2, sync_token, $3, ${deleted} FROM bump RETURNING token
+     ), ${supersededCte('logged')}`;
+}
+
+/**
+ * Drops the change-log entries of member $3 of collection $2 older than the one `logged` adds.
+ * A sync reads only each name's latest change after the client's token (store/changes.ts), so
+ * an older entry of the same name never changes an answer; without this the log would grow by
+ * one row per edit, forever. The collection's row lock orders writers of one name, and the
+ * statement's snapshot holds every earlier entry.
+ */
+function supersededCte(logged: string): string {
+  return `superseded AS (
+       DELETE FROM changes c USING ${logged} l
+        WHERE c.user_id = $1 AND c.collection_id = $2 AND c.name = $3 AND c.token < l.token
      )`;
 }
 
@@ -300,8 +314,8 @@ export async function writeMember(
         WHERE n.kind = $4
        RETURNING ${COLUMNS}, xmax = 0 AS created
      ), logged AS (
-       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, $9, $3, false FROM written
-     )${besideCtes(beside, params)}
+       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, $9, $3, false FROM written RETURNING token
+     ), ${supersededCte('logged')}${besideCtes(beside, params)}
      SELECT written.*, (SELECT blob_sha256 FROM previous) AS previous_blob FROM written`,
     params,
   );
