@@ -46,6 +46,20 @@ test('every member change moves the collection sync token on and logs (name, kin
   );
 });
 
+test('migration 9 leaves a log written before it with each name under its latest change', async () => {
+  await server.request('MKCOL', home + 'old-log');
+  const dir = await collection(['old-log']);
+  // Rows as stores before it kept them: one per change.
+  for (const [token, name, deleted] of [[1, 'a', false], [2, 'a', false], [3, 'b', false], [4, 'a', true], [5, 'b', false], [6, 'c', false]] as const) {
+    await db().query('INSERT INTO changes (user_id, collection_id, token, name, deleted) VALUES ($1, $2, $3, $4, $5)', [userId(), dir.id, token, name, deleted]);
+  }
+  await db().query(listMigrations().find((m) => m.version === 9)!.sql);
+  assert.deepEqual(
+    (await changes(dir.id)).map((c) => [c.token, c.name, c.deleted]),
+    [[4, 'a', true], [5, 'b', false], [6, 'c', false]],
+  );
+});
+
 test('a failed write leaves the token and the log as they were', async () => {
   await server.request('MKCOL', home + 'atomic');
   await server.request('PUT', home + 'atomic/x.txt', { body: 'x' });
