@@ -13,6 +13,7 @@ import './dav/properties/webdav.js';
 import './dav/locks/properties.js';
 import './dav/properties/principal.js';
 import './dav/sync/collection.js';
+import './dav/reports/expand-property.js';
 import './dav/caldav/index.js';
 import './dav/carddav/index.js';
 import type { Logger } from './log.js';

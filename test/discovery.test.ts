@@ -31,17 +31,20 @@ const statusCode = (el: Element | undefined): number | undefined => (el ? Number
 function parseMultistatus(text: string): DavResponse[] {
   const root = new DOMParser().parseFromString(text, 'text/xml').documentElement!;
   assert.equal(root.localName, 'multistatus');
-  return elements(root, 'DAV:', 'response').map((r) => {
-    const props = new Map<string, PropResult>();
-    for (const propstat of elements(r, 'DAV:', 'propstat')) {
-      const status = statusCode(first(propstat, 'DAV:', 'status'))!;
-      for (const p of elements(first(propstat, 'DAV:', 'prop')!)) props.set(`{${p.namespaceURI}}${p.localName}`, { status, element: p });
-    }
-    const response: DavResponse = { href: first(r, 'DAV:', 'href')!.textContent ?? '', props };
-    const status = statusCode(first(r, 'DAV:', 'status'));
-    if (status !== undefined) response.status = status;
-    return response;
-  });
+  return elements(root, 'DAV:', 'response').map(parseResponse);
+}
+
+/** One DAV:response element: of a multistatus, or inside an expanded property (RFC 3253 §3.8). */
+function parseResponse(r: Element): DavResponse {
+  const props = new Map<string, PropResult>();
+  for (const propstat of elements(r, 'DAV:', 'propstat')) {
+    const status = statusCode(first(propstat, 'DAV:', 'status'))!;
+    for (const p of elements(first(propstat, 'DAV:', 'prop')!)) props.set(`{${p.namespaceURI}}${p.localName}`, { status, element: p });
+  }
+  const response: DavResponse = { href: first(r, 'DAV:', 'href')!.textContent ?? '', props };
+  const status = statusCode(first(r, 'DAV:', 'status'));
+  if (status !== undefined) response.status = status;
+  return response;
 }
 
 /** The hrefs inside a property value, in order. */
@@ -162,7 +165,7 @@ describe('discovery', () => {
       const res = await server.request('OPTIONS', '/dav/principals/alice/');
       assert.equal(res.status, 200);
       assert.match(res.headers.get('dav') ?? '', /\b1\b/);
-      assert.deepEqual((res.headers.get('allow') ?? '').split(/,\s*/).sort(), ['OPTIONS', 'PROPFIND']);
+      assert.deepEqual((res.headers.get('allow') ?? '').split(/,\s*/).sort(), ['OPTIONS', 'PROPFIND', 'REPORT']);
     });
 
     test('PROPFIND answers every discovery property', async () => {
@@ -179,7 +182,8 @@ describe('discovery', () => {
       assert.deepEqual(hrefsIn(p!.props.get('{DAV:}principal-collection-set')), ['/dav/principals/']);
       assert.deepEqual(hrefsIn(p!.props.get('{DAV:}current-user-principal')), ['/dav/principals/alice/']);
       assert.deepEqual(hrefsIn(p!.props.get('{DAV:}owner')), ['/dav/principals/alice/']);
-      assert.deepEqual(childNames(p!.props.get('{DAV:}supported-report-set')!.element), []);
+      const reportsOffered = elements(p!.props.get('{DAV:}supported-report-set')!.element).map((r) => childNames(elements(r)[0]!)[0]);
+      assert.deepEqual(reportsOffered, ['{DAV:}expand-property']);
       assert.deepEqual(privilegesIn(p!.props.get('{DAV:}current-user-privilege-set')), ['read', 'read-current-user-privilege-set']);
     });
 
@@ -222,6 +226,68 @@ describe('discovery', () => {
       });
       assert.equal(patch.status, 405);
       assert.match(patch.headers.get('allow') ?? '', /PROPFIND/);
+    });
+
+    test('REPORT expand-property (RFC 3253 §3.8): hrefs become responses for the own resources, others 404', async () => {
+      await setEmail(server.store.db, server.users[0]!.user.id, 'alice@example.org');
+      try {
+        const body = `<?xml version="1.0" encoding="utf-8"?>
+          <D:expand-property xmlns:D="DAV:">
+            <D:property name="calendar-user-address-set" namespace="urn:ietf:params:xml:ns:caldav">
+              <D:property name="displayname"/>
+              <D:property name="calendar-home-set" namespace="urn:ietf:params:xml:ns:caldav">
+                <D:property name="resourcetype"/>
+              </D:property>
+            </D:property>
+            <D:property name="calendar-proxy-write-for" namespace="http://calendarserver.org/ns/"><D:property name="displayname"/></D:property>
+            <D:property name="principal-URL"/>
+          </D:expand-property>`;
+        const res = await server.request('REPORT', '/dav/principals/alice/', { headers: { Depth: '0', 'Content-Type': 'application/xml' }, body });
+        const text = await res.text();
+        assert.equal(res.status, 207, text);
+        const root = new DOMParser().parseFromString(text, 'text/xml').documentElement!;
+        const [top, ...others] = elements(root, 'DAV:', 'response');
+        assert.equal(others.length, 0);
+        const self = parseResponse(top!);
+        assert.equal(self.href, '/dav/principals/alice/');
+        assert.deepEqual(hrefsIn(self.props.get('{DAV:}principal-URL')), ['/dav/principals/alice/']);
+        assert.equal(self.props.get('{http://calendarserver.org/ns/}calendar-proxy-write-for')?.status, 404);
+        // The address set: the mailto: address is not a resource here (404), the principal is expanded.
+        const set = self.props.get('{urn:ietf:params:xml:ns:caldav}calendar-user-address-set')!;
+        assert.equal(set.status, 200);
+        const inner = elements(set.element, 'DAV:', 'response');
+        assert.deepEqual(inner.map((r) => first(r, 'DAV:', 'href')!.textContent), ['mailto:alice@example.org', '/dav/principals/alice/']);
+        assert.equal(statusCode(first(inner[0]!, 'DAV:', 'status')), 404);
+        const principal = parseResponse(inner[1]!);
+        assert.equal(principal.props.get('{DAV:}displayname')!.element.textContent, 'alice');
+        // Two levels down: the calendar home, with its resourcetype.
+        const homeSet = principal.props.get('{urn:ietf:params:xml:ns:caldav}calendar-home-set')!;
+        const home = parseResponse(elements(homeSet.element, 'DAV:', 'response')[0]!);
+        assert.equal(home.href, '/dav/calendars/alice/');
+        assert.deepEqual(childNames(home.props.get('{DAV:}resourcetype')!.element), ['{DAV:}collection']);
+      } finally {
+        await setEmail(server.store.db, server.users[0]!.user.id, null);
+      }
+      // Any other report on a principal is refused as unsupported.
+      const other = await server.request('REPORT', '/dav/principals/alice/', {
+        body: '<?xml version="1.0"?><D:principal-search-property-set xmlns:D="DAV:"/>',
+      });
+      assert.equal(other.status, 403);
+      assert.match(await other.text(), /supported-report/);
+    });
+
+    test('REPORT expand-property on a calendar: its owner expanded into the principal', async () => {
+      const body = `<?xml version="1.0"?><D:expand-property xmlns:D="DAV:"><D:property name="owner"><D:property name="displayname"/></D:property><D:property name="displayname"/></D:expand-property>`;
+      const res = await server.request('REPORT', '/dav/calendars/alice/personal/', { headers: { 'Content-Type': 'application/xml' }, body });
+      const text = await res.text();
+      assert.equal(res.status, 207, text);
+      const root = new DOMParser().parseFromString(text, 'text/xml').documentElement!;
+      const [top] = elements(root, 'DAV:', 'response');
+      const calendar = parseResponse(top!);
+      assert.equal(calendar.href, '/dav/calendars/alice/personal/');
+      const owner = parseResponse(elements(calendar.props.get('{DAV:}owner')!.element, 'DAV:', 'response')[0]!);
+      assert.equal(owner.href, '/dav/principals/alice/');
+      assert.equal(owner.props.get('{DAV:}displayname')!.element.textContent, 'alice');
     });
 
     test('a client following the chain: well-known → principal → calendar home', async () => {

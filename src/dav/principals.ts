@@ -8,11 +8,13 @@ import { answerOptions } from './methods/options.js';
 import { parseDepth, parsePropfind, respondPropfind } from './methods/propfind.js';
 import { principalHref, spaceHref } from './paths.js';
 import { properties, PropertyScope, type PropertyDefinition, type PropertyTarget } from './properties/registry.js';
-import { CALDAV, CARDDAV } from './xml/names.js';
+import { answerExpandProperty } from './reports/expand-property.js';
+import { CALDAV, CARDDAV, DAV } from './xml/names.js';
+import { is } from './xml/parse.js';
 import { davEl, escapeXml } from './xml/write.js';
 
 /** A principal is read-only here: it is described, never changed through DAV. */
-export const PRINCIPAL_METHODS = ['OPTIONS', 'PROPFIND'];
+export const PRINCIPAL_METHODS = ['OPTIONS', 'PROPFIND', 'REPORT'];
 
 /** A user's principal (/dav/principals/<user>/) as the property layer sees it. */
 export function principalTarget(prefix: string, userName: string): PropertyTarget {
@@ -68,13 +70,21 @@ export async function answerPrincipal(koa: Koa.Context, deps: ServerDeps, user: 
     answerOptions(koa, PRINCIPAL_METHODS);
     return;
   }
-  if (koa.method !== 'PROPFIND') {
+  if (!PRINCIPAL_METHODS.includes(koa.method)) {
     koa.set('Allow', PRINCIPAL_METHODS.join(', '));
     throw new DavError(405);
   }
+  const target = principalTarget(prefix, user.name);
+  if (koa.method === 'REPORT') {
+    const body = await readXmlBody(koa, deps.config.maxXmlBytes);
+    if (!body || !is(body, DAV, 'expand-property')) {
+      throw new DavError(403, { condition: 'supported-report', message: 'a principal answers the DAV:expand-property report only' });
+    }
+    await answerExpandProperty(koa, deps, user, prefix, target, body);
+    return;
+  }
   const request = parsePropfind(await readXmlBody(koa, deps.config.maxXmlBytes));
   parseDepth(koa.get('Depth') || undefined, 'infinity');
-  const target = principalTarget(prefix, user.name);
   const scope = new PropertyScope(deps.db, user.id, { deps, user, prefix }, [target]);
   await respondPropfind(koa, scope, request);
 }

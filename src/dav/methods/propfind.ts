@@ -11,6 +11,7 @@ import { children, expectRoot, is, namespaceOf, type Element } from '../xml/pars
 import { DAV } from '../xml/names.js';
 import { el } from '../xml/write.js';
 import { checkPreconditions } from '../locks/guard.js';
+import type { DeadProperty } from '../../store/properties.js';
 
 /** Largest number of resources a Depth: infinity PROPFIND may return (RFC 4918 §9.1 allows refusing). */
 export const MAX_INFINITY_RESOURCES = 10_000;
@@ -85,6 +86,26 @@ function propPlan(request: Extract<PropfindRequest, { kind: 'prop' }>): PropPlan
   return plan;
 }
 
+/**
+ * One property of a target as an element, or undefined when the target has none: a dead value
+ * set by the client wins over a computed one (displayname). `dead` holds the target's dead
+ * properties (empty when the request needs none).
+ */
+export async function propertyXml(
+  target: PropertyTarget,
+  ns: string,
+  local: string,
+  def: PropertyDefinition | undefined,
+  dead: readonly DeadProperty[],
+  scope: PropertyScope,
+): Promise<string | undefined> {
+  const stored = dead.length === 0 ? undefined : dead.find((p) => p.namespace === ns && p.name === local);
+  if (stored) return stored.xml;
+  const got = def?.get(target, scope);
+  const value = got instanceof Promise ? await got : got;
+  return value === undefined ? undefined : el(ns, local, value);
+}
+
 /** Properties of one target, grouped by status. */
 export async function propstats(target: PropertyTarget, request: PropfindRequest, scope: PropertyScope): Promise<PropstatGroups> {
   const groups: PropstatGroups = new Map();
@@ -98,15 +119,8 @@ export async function propstats(target: PropertyTarget, request: PropfindRequest
     const plan = propPlan(request);
     const dead = plan.dead ? await scope.deadProperties(target) : [];
     for (const { ns, local, def } of plan.names) {
-      // A dead value set by the client wins over a computed one (displayname).
-      const stored = dead.length === 0 ? undefined : dead.find((p) => p.namespace === ns && p.name === local);
-      if (stored) {
-        add(200, stored.xml);
-        continue;
-      }
-      const got = def?.get(target, scope);
-      const value = got instanceof Promise ? await got : got;
-      add(value === undefined ? 404 : 200, value === undefined ? el(ns, local) : el(ns, local, value));
+      const xml = await propertyXml(target, ns, local, def, dead, scope);
+      add(xml === undefined ? 404 : 200, xml ?? el(ns, local));
     }
     if (groups.size === 0) groups.set(200, []);
     return groups;

@@ -98,6 +98,8 @@ const principalProperties: PropertyDefinition[] = [
     local: 'supported-report-set',
     inAllprop: false,
     get(t) {
+      // A principal answers DAV:expand-property only (principals.ts).
+      if (t.principal !== undefined) return davEl('supported-report', davEl('report', davEl('expand-property')));
       const space = spaceOf(t);
       if (!t.node || !space) return '';
       return reports
