@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, test } from 'node:test';
 import { basicAuthorization } from './helpers/server.js';
 import { runServerToExit, spawnServer, type ServerProcess } from './helpers/process.js';
@@ -40,6 +41,15 @@ test('the first start creates admin with a random password, printed once', { tim
   const second = await start(env);
   assert.doesNotMatch(second.output(), /password:/);
   await second.stop();
+});
+
+test('a fresh embedded store is made by a process of its own: the server never holds initdb\'s ~900 MB', { skip: testDatabaseUrl ? 'PGlite only' : false, timeout: 120_000 }, async () => {
+  const server = await start(await freshLocation());
+  const status = fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
+  const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  // initdb in the server's own thread or a worker left its peak here (~990 MiB with tsx).
+  assert.ok(peakMiB < 700, `peak resident memory ${peakMiB.toFixed(0)} MiB`);
+  await server.stop();
 });
 
 test('invalid configuration stops start-up with one clear line', { timeout: 60_000 }, async () => {
