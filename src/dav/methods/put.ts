@@ -55,7 +55,7 @@ export async function put(req: DavRequest): Promise<void> {
     published = true;
     const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
     const { node, created } = await deps.db.transaction(async (tx) => {
-      // Most writes carry no precondition: one statement then does the whole write.
+      // Most writes carry no precondition: then two statements do the whole write (writeMember).
       const written = hasPreconditions(koa) ? undefined : await writeMember(tx, req.parent!, name, 'file', content, blobClaimRow(user.id, staged));
       if (written) {
         replaced = written.previousBlob;
