@@ -213,7 +213,13 @@ describe('the web pages in a browser', { skip: missing, timeout: 180_000 }, () =
       await tabTo('New calendar');
       await p.keyboard.type('Typed only');
       await p.keyboard.press('Enter');
-      await p.getByRole('heading', { name: 'Typed only' }).waitFor();
+      await p.getByRole('heading', { name: 'Typed only' }).waitFor().catch(async (error: unknown) => {
+        // Say what the page showed: a refusal, or the name never typed (this failed once in CI).
+        const state = await p.evaluate<string>(
+          `JSON.stringify({ status: document.querySelector('.status')?.textContent ?? '', field: document.getElementById('new-collection')?.value ?? null, focused: document.activeElement?.id ?? '' })`,
+        );
+        throw new Error(`no calendar "Typed only" appeared; the page: ${state}; ${String(error)}`);
+      });
     } finally {
       await keyboard.close();
     }
