@@ -4,7 +4,6 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { Database, Queryable } from './db.js';
 import type { Beside } from './nodes.js';
 
@@ -53,7 +52,6 @@ function link(staged: SpooledBlob, target: string): Promise<void> {
   });
 }
 
-const fdatasync = promisify(fs.fdatasync);
 
 export interface ByteRange {
   start: number;
@@ -171,29 +169,19 @@ export class FileBlobStore implements BlobStore {
 
   /**
    * Writes a body held in memory under its hash: to a temporary file first, made durable, then
-   * renamed, so the name never shows a partial body. Opening, writing and renaming are done
-   * synchronously: for at most SMALL_BODY_BYTES they reach only the page cache and the dentry
-   * cache, in less time than a round trip through the thread pool (a small upload made four
-   * of those); fdatasync(2), which waits for the disk, still runs there.
+   * renamed, so the name never shows a partial body. Through the thread pool, not synchronously:
+   * while another upload fills the page cache, the kernel makes every writer wait for write-back
+   * (balance_dirty_pages), and that writer must not be the serving thread.
    */
   async #write(staged: HeldBlob, target: string): Promise<void> {
     // An existing file under the same hash has the same content.
     if (fs.existsSync(target)) return;
     const tmpFile = path.join(this.#tmp, randomUUID());
-    const fd = fs.openSync(tmpFile, 'wx');
     try {
-      for (let done = 0; done < staged.bytes.length; ) done += fs.writeSync(fd, staged.bytes, done);
-      await fdatasync(fd);
+      await fsp.writeFile(tmpFile, staged.bytes, { flag: 'wx', flush: true });
+      await fsp.rename(tmpFile, target);
     } catch (error) {
-      fs.rmSync(tmpFile, { force: true });
-      throw error;
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.renameSync(tmpFile, target);
-    } catch (error) {
-      fs.rmSync(tmpFile, { force: true });
+      await fsp.rm(tmpFile, { force: true });
       throw error;
     }
   }
