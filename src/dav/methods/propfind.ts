@@ -1,11 +1,11 @@
 import type Koa from 'koa';
 import type { Queryable } from '../../store/db.js';
-import { isCollection, listChildren, listSubtree } from '../../store/nodes.js';
+import { isCollection, listChildren, listSubtree, type Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { readXmlBody } from '../body.js';
-import { multistatus, propstatResponse, type PropstatGroups } from '../multistatus.js';
-import { encodeSegment, lockPath, spaceHref } from '../paths.js';
+import { addToGroups, multistatus, propstatResponse, type PropstatGroups } from '../multistatus.js';
+import { encodeSegment, lockPath, spaceHref, type Space } from '../paths.js';
 import { properties, PropertyScope, type PropertyDefinition, type PropertyTarget } from '../properties/registry.js';
 import { children, expectRoot, is, namespaceOf, type Element } from '../xml/parse.js';
 import { DAV } from '../xml/names.js';
@@ -109,11 +109,7 @@ export async function propertyXml(
 /** Properties of one target, grouped by status. */
 export async function propstats(target: PropertyTarget, request: PropfindRequest, scope: PropertyScope): Promise<PropstatGroups> {
   const groups: PropstatGroups = new Map();
-  const add = (status: number, xml: string) => {
-    const list = groups.get(status);
-    if (list) list.push(xml);
-    else groups.set(status, [xml]);
-  };
+  const add = (status: number, xml: string) => addToGroups(groups, status, xml);
 
   if (request.kind === 'prop') {
     const plan = propPlan(request);
@@ -177,15 +173,21 @@ export async function propfind(req: DavRequest): Promise<void> {
   await respondPropfind(req.koa, new PropertyScope(db, req.user.id, req, targets), request);
 }
 
+/** A stored resource of the user's, at `segments` below the home of `space`, as the property layer sees it. */
+export function storedTarget(prefix: string, space: Space, userName: string, segments: readonly string[], node: Node): PropertyTarget & { node: Node; lockPath: string } {
+  const collection = isCollection(node);
+  return {
+    href: spaceHref(prefix, space, userName, segments, collection),
+    isCollection: collection,
+    name: segments.at(-1) ?? userName,
+    node,
+    lockPath: lockPath(space, segments),
+  };
+}
+
 async function collectTargets(req: DavRequest, q: Queryable, depth: Depth): Promise<PropertyTarget[]> {
   const node = req.node!;
-  const toTarget = (n: typeof node, segments: string[]): PropertyTarget => ({
-    href: spaceHref(req.prefix, req.space, req.user.name, segments, isCollection(n)),
-    isCollection: isCollection(n),
-    name: segments.at(-1) ?? req.user.name,
-    node: n,
-    lockPath: lockPath(req.space, segments),
-  });
+  const toTarget = (n: Node, segments: string[]) => storedTarget(req.prefix, req.space, req.user.name, segments, n);
   if (depth === 0 || !isCollection(node)) return [toTarget(node, req.segments)];
   if (depth === 1) {
     const members = await listChildren(q, req.user.id, node.id);

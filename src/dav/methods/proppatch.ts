@@ -1,12 +1,12 @@
 import type { Queryable } from '../../store/db.js';
-import { getNode, isCollection } from '../../store/nodes.js';
+import { getNode } from '../../store/nodes.js';
 import { removeProperty, setProperty } from '../../store/properties.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { readXmlBody } from '../body.js';
 import { multistatus, propstatResponse, type PropstatGroups } from '../multistatus.js';
 import { checkPreconditions } from '../locks/guard.js';
-import { lockPath, spaceHref } from '../paths.js';
+import { storedTarget } from './propfind.js';
 import { properties, type PropertyRefusal, type PropertyTarget } from '../properties/registry.js';
 import { children, expectRoot, is, namespaceOf, type Element } from '../xml/parse.js';
 import { DAV } from '../xml/names.js';
@@ -94,15 +94,14 @@ export async function proppatch(req: DavRequest): Promise<void> {
   const instructions = parsePropertyUpdate(await readXmlBody(koa, deps.config.maxXmlBytes));
   const node = req.node;
   if (!node) throw new DavError(404);
-  const href = spaceHref(req.prefix, req.space, user.name, req.segments, isCollection(node));
-  const target = { href, isCollection: isCollection(node), name: req.segments.at(-1) ?? user.name, node, lockPath: lockPath(req.space, req.segments) };
+  const target = storedTarget(req.prefix, req.space, user.name, req.segments, node);
 
   const { failed, groups } = await deps.db.transaction(async (tx) => {
     if (!(await getNode(tx, user.id, node.id, true))) throw new DavError(404);
     await checkPreconditions(req, tx, [{ path: target.lockPath }]);
     return applyPropertyUpdates(tx, target, instructions);
   });
-  let body = propstatResponse(href, groups);
+  let body = propstatResponse(target.href, groups);
   if (failed) {
     const reasons = refusalDescription(target, instructions);
     if (reasons) body = body.replace('</D:response>', `<D:responsedescription>${reasons}</D:responsedescription></D:response>`);

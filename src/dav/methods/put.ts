@@ -70,7 +70,7 @@ export async function put(req: DavRequest): Promise<void> {
       replaced = member?.blobSha256 ?? null;
       const node = member
         ? await updateContent(tx, member, content)
-        : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: 'file', blobSha256: staged.sha256, size: staged.size, contentType });
+        : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: 'file', ...content });
       // The blob row, for the node's deferred foreign key.
       await claimBlob(tx, deps.blobs, user.id, staged);
       return { node, created: !member };

@@ -8,12 +8,12 @@
  */
 import type Koa from 'koa';
 import type { AuthUser } from '../../auth/authenticate.js';
-import { isCollection, resolvePath } from '../../store/nodes.js';
+import { resolvePath } from '../../store/nodes.js';
 import type { ServerDeps } from '../context.js';
 import { DavError } from '../errors.js';
-import { propertyXml } from '../methods/propfind.js';
-import { multistatus, propstatResponse, statusResponse, type PropstatGroups } from '../multistatus.js';
-import { lockPath, parseTarget, spaceHref } from '../paths.js';
+import { propertyXml, storedTarget } from '../methods/propfind.js';
+import { addToGroups, multistatus, propstatResponse, statusResponse, type PropstatGroups } from '../multistatus.js';
+import { parseTarget } from '../paths.js';
 import { principalTarget } from '../principals.js';
 import { properties, PropertyScope, type PropertyTarget } from '../properties/registry.js';
 import { DAV } from '../xml/names.js';
@@ -65,15 +65,7 @@ async function targetOf(href: string, ctx: ExpandContext): Promise<PropertyTarge
   if (target?.type === 'principal') return target.owner === ctx.user.name ? principalTarget(ctx.prefix, ctx.user.name) : undefined;
   if (target?.type !== 'space' || target.owner !== ctx.user.name) return undefined;
   const { node } = await resolvePath(ctx.deps.db, ctx.user.id, [target.space, ...target.segments]);
-  if (!node) return undefined;
-  const collection = isCollection(node);
-  return {
-    href: spaceHref(ctx.prefix, target.space, ctx.user.name, target.segments, collection),
-    isCollection: collection,
-    name: target.segments.at(-1) ?? ctx.user.name,
-    node,
-    lockPath: lockPath(target.space, target.segments),
-  };
+  return node && storedTarget(ctx.prefix, target.space, ctx.user.name, target.segments, node);
 }
 
 /** A DAV:response for `target` with the properties `wanted` asks for, expanded to `level`. */
@@ -84,11 +76,11 @@ async function describe(target: PropertyTarget, wanted: readonly Expansion[], ct
   for (const { ns, local, expand } of wanted) {
     let xml = await propertyXml(target, ns, local, properties.get(ns, local), dead, scope);
     if (xml === undefined) {
-      groups.set(404, [...(groups.get(404) ?? []), el(ns, local)]);
+      addToGroups(groups, 404, el(ns, local));
       continue;
     }
     if (expand.length > 0 && level < MAX_LEVELS) xml = await expandHrefs(xml, expand, ctx, level + 1);
-    groups.set(200, [...(groups.get(200) ?? []), xml]);
+    addToGroups(groups, 200, xml);
   }
   if (groups.size === 0) groups.set(200, []);
   return propstatResponse(target.href, groups);
@@ -126,15 +118,5 @@ reports.register({
   ns: DAV,
   local: 'expand-property',
   appliesTo: () => true,
-  run: async (req, body) => {
-    const collection = isCollection(req.node);
-    const target: PropertyTarget = {
-      href: spaceHref(req.prefix, req.space, req.user.name, req.segments, collection),
-      isCollection: collection,
-      name: req.segments.at(-1) ?? req.user.name,
-      node: req.node!,
-      lockPath: lockPath(req.space, req.segments),
-    };
-    await answerExpandProperty(req.koa, req.deps, req.user, req.prefix, target, body);
-  },
+  run: (req, body) => answerExpandProperty(req.koa, req.deps, req.user, req.prefix, storedTarget(req.prefix, req.space, req.user.name, req.segments, req.node!), body),
 });
