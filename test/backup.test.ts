@@ -291,18 +291,24 @@ test('backup and restore refuse bad targets and damaged backups with one line', 
   const dir = path.join(scratch, 'small');
   const instance = await serve(location);
   await createUser(instance.db, { name: 'alice', password: PASSWORDS.alice! });
-  await expectStatus(instance.request('alice', 'PUT', '/dav/files/alice/a.txt', {}, 'some text\n'), 201);
+  // Past SMALL_BODY_BYTES, so a file in the store and in the backup; the small one is kept in its row.
+  const text = 'some text\n'.repeat(7_000);
+  await expectStatus(instance.request('alice', 'PUT', '/dav/files/alice/a.txt', {}, text), 201);
+  await expectStatus(instance.request('alice', 'PUT', '/dav/files/alice/small.txt', {}, 'small\n'), 201);
   await instance.stop();
   const made = await cli('backup', [dir], location);
   assert.equal(made.code, 0, made.stderr);
 
   const fresh = await newLocation();
-  const blobFile = fs.readFileSync(path.join(dir, 'blobs.txt'), 'utf8').split('\n')[0]!.split(' ');
+  const listed = fs.readFileSync(path.join(dir, 'blobs.txt'), 'utf8').trim().split('\n').map((line) => line.split(' '));
+  assert.deepEqual(listed.map((fields) => fields.slice(2)).sort(), [['6', 'row'], [String(text.length)]], 'the small body is marked as carried by the database');
+  const blobFile = listed.find((fields) => fields.length === 3)!;
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'blobs', blobFile[0]!)), [blobFile[1]], 'only the large body is a file of the backup');
   const body = path.join(dir, 'blobs', blobFile[0]!, blobFile[1]!);
-  fs.writeFileSync(body, 'some text, changed\n');
+  fs.writeFileSync(body, text.replace('some', 'same'));
   assertOneLineFailure(await cli('restore', [dir], fresh), /^restore failed: blobs\/\d+\/[0-9a-f]{64} does not match its name or size: the backup is damaged$/);
   assert.deepEqual(fs.readdirSync(fresh.dataDir), [], 'a failed restore leaves the target empty');
-  fs.writeFileSync(body, 'some text\n');
+  fs.writeFileSync(body, text);
 
   const manifestFile = path.join(dir, 'manifest.json');
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));

@@ -183,10 +183,11 @@ test('deleting a user removes their rows everywhere and their blob files', async
   const blobs = new FileBlobStore(path.join(store.dataDir, 'blobs'));
   const erin = await createUser(db, { name: 'erin', password: 'erin-password' });
   const other = await createUser(db, { name: 'frank', password: 'frank-password' });
-  const content = Buffer.from('hello, world\n');
+  // Past SMALL_BODY_BYTES, so that the body is a file of the blob store.
+  const content = Buffer.from('hello, world\n'.repeat(6_000));
   const sha = createHash('sha256').update(content).digest('hex');
   for (const user of [erin, other]) {
-    const staged = await blobs.stage(user.id, Readable.from([content]), 1024);
+    const staged = await blobs.stage(user.id, Readable.from([content]), 1024 * 1024);
     await db.transaction(async (tx) => {
       await claimBlob(tx, blobs, user.id, staged);
       const { node: root } = await resolvePath(tx, user.id, ['files']);

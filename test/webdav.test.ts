@@ -149,17 +149,25 @@ describe('files', () => {
   });
 
   test('concurrent PUTs creating one name: one 201, the others 204; the bodies replaced are collected', async () => {
-    const bodies = Array.from({ length: 8 }, (_, i) => `writer ${i} `.repeat(100 * (i + 1)));
-    const answers = await Promise.all(bodies.map((body) => req('PUT', home + 'crowded.txt', { body })));
-    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 204, 204, 204, 204, 204, 204, 204]);
-    const stored = await (await req('GET', home + 'crowded.txt')).text();
-    assert.ok(bodies.includes(stored));
-    // On disk, only the body that was written last is kept.
     const blobsDir = path.join(server.store.dataDir, 'blobs');
-    for (const [i, body] of bodies.entries()) {
-      const sha = createHash('sha256').update(body).digest('hex');
-      const kept = fs.readdirSync(blobsDir).some((user) => fs.existsSync(path.join(blobsDir, user, sha.slice(0, 2), sha)));
-      assert.equal(kept, body === stored, `body of writer ${i}`);
+    const inFile = (sha: string) => fs.readdirSync(blobsDir).some((user) => fs.existsSync(path.join(blobsDir, user, sha.slice(0, 2), sha)));
+    const rowOf = async (sha: string) => (await server.store.db.query<{ in_row: boolean }>('SELECT body IS NOT NULL AS in_row FROM blobs WHERE sha256 = $1', [sha]))[0];
+    // Small bodies (kept in their rows), then bodies past SMALL_BODY_BYTES (files).
+    for (const [kind, repeat] of [['small', 100], ['large', 8_000]] as const) {
+      const name = `crowded-${kind}.txt`;
+      const bodies = Array.from({ length: 8 }, (_, i) => `writer ${i} `.repeat(repeat * (i + 1)));
+      const answers = await Promise.all(bodies.map((body) => req('PUT', home + name, { body })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 204, 204, 204, 204, 204, 204, 204]);
+      const stored = await (await req('GET', home + name)).text();
+      assert.ok(bodies.includes(stored));
+      // Only the body that was written last is kept, in its row or on disk.
+      for (const [i, body] of bodies.entries()) {
+        const sha = createHash('sha256').update(body).digest('hex');
+        const row = await rowOf(sha);
+        assert.equal(Boolean(row), body === stored, `${kind} body of writer ${i}: its row`);
+        assert.equal(inFile(sha), kind === 'large' && body === stored, `${kind} body of writer ${i}: its file`);
+        if (row) assert.equal(row.in_row, kind === 'small', `${kind} body of writer ${i}: kept in its row`);
+      }
     }
   });
 

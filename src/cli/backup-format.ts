@@ -4,8 +4,9 @@
  *   <dir>/manifest.json     written last: a directory without it is an unfinished backup
  *   <dir>/database.sql      PostgreSQL: pg_dump's plain SQL (no owners, no privileges)
  *   <dir>/database.tar.gz   embedded store: PGlite's own dump of its data directory
- *   <dir>/blobs.txt         one line per file body in the database: <user id> <sha256> <size>
- *   <dir>/blobs/<user id>/<sha256>   the bodies; each file's name is its checksum
+ *   <dir>/blobs.txt         one line per file body in the database: <user id> <sha256> <size>,
+ *                           then " row" for a small body kept in its row (it is in the dump)
+ *   <dir>/blobs/<user id>/<sha256>   the other bodies; each file's name is its checksum
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -56,6 +57,8 @@ export interface BlobRow {
   user_id: number;
   sha256: string;
   size: number;
+  /** Kept in its blobs row (migration 10), so carried by the database dump, not as a file. */
+  in_row: boolean;
 }
 
 /** Where a body lives inside a backup directory. */
@@ -67,7 +70,7 @@ export function backupBlobFile(dir: string, userId: number, sha256: string): str
 }
 
 export function formatBlobList(rows: readonly BlobRow[]): string {
-  return rows.map((r) => `${r.user_id} ${r.sha256} ${r.size}\n`).join('');
+  return rows.map((r) => `${r.user_id} ${r.sha256} ${r.size}${r.in_row ? ' row' : ''}\n`).join('');
 }
 
 export function parseBlobList(text: string): BlobRow[] {
@@ -75,9 +78,9 @@ export function parseBlobList(text: string): BlobRow[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line, i) => {
-      const match = /^(\d+) ([0-9a-f]{64}) (\d+)$/.exec(line);
+      const match = /^(\d+) ([0-9a-f]{64}) (\d+)( row)?$/.exec(line);
       if (!match) throw new BackupError(`${BLOB_LIST_FILE} line ${i + 1} is malformed`);
-      return { user_id: Number(match[1]), sha256: match[2]!, size: Number(match[3]) };
+      return { user_id: Number(match[1]), sha256: match[2]!, size: Number(match[3]), in_row: match[4] !== undefined };
     });
 }
 

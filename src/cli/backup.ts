@@ -68,9 +68,13 @@ interface Dumped {
 const blobKey = (row: BlobRow) => `${row.user_id} ${row.sha256}`;
 
 async function blobRows(q: Queryable, lock = ''): Promise<BlobRow[]> {
-  const rows = await q.query<BlobRow>(`SELECT user_id, sha256, size FROM blobs ORDER BY user_id, sha256 ${lock}`);
+  // A store not yet migrated to version 10 (the server not started since the upgrade) keeps every body as a file.
+  const [{ bodies }] = (await q.query<{ bodies: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'blobs'::regclass AND attname = 'body' AND NOT attisdropped) AS bodies`,
+  )) as [{ bodies: boolean }];
+  const rows = await q.query<BlobRow>(`SELECT user_id, sha256, size, ${bodies ? 'body IS NOT NULL' : 'false'} AS in_row FROM blobs ORDER BY user_id, sha256 ${lock}`);
   // PGlite returns int8 as bigint: one shape for both stores.
-  return rows.map((r) => ({ user_id: Number(r.user_id), sha256: r.sha256, size: Number(r.size) }));
+  return rows.map((r) => ({ user_id: Number(r.user_id), sha256: r.sha256, size: Number(r.size), in_row: r.in_row }));
 }
 
 /**
@@ -78,6 +82,8 @@ async function blobRows(q: Queryable, lock = ''): Promise<BlobRow[]> {
  * collected since its row was read; then false. Otherwise a missing file is a damaged store.
  */
 async function copyBlob(blobs: FileBlobStore, dir: string, row: BlobRow, mayBeGone: boolean): Promise<boolean> {
+  // A body kept in its row is in the database dump.
+  if (row.in_row) return false;
   const target = backupBlobFile(dir, row.user_id, row.sha256);
   try {
     const size = await copyVerified(() => blobs.open(row.user_id, row.sha256), target, row.sha256);
@@ -130,7 +136,7 @@ async function dumpPostgres(config: Config, databaseUrl: string, dir: string): P
     });
 
     // Bodies collected between the first pass and the snapshot are not part of this backup.
-    const kept = new Set(dumped.rows.map(blobKey));
+    const kept = new Set(dumped.rows.filter((row) => !row.in_row).map(blobKey));
     for (const key of copied) {
       if (kept.has(key)) continue;
       const [user, sha] = key.split(' ') as [string, string];

@@ -85,6 +85,8 @@ async function readBlobList(dir: string, manifest: Manifest): Promise<BlobRow[]>
 /** Copies every body into the new store through the blob store itself, which hashes what it receives. */
 async function restoreBlobs(dir: string, blobs: FileBlobStore, rows: readonly BlobRow[]): Promise<void> {
   for (const row of rows) {
+    // A body kept in its row comes back with the database.
+    if (row.in_row) continue;
     const source = backupBlobFile(dir, row.user_id, row.sha256);
     if (!fs.existsSync(source)) throw new BackupError(`the backup is incomplete: ${path.relative(dir, source)} is missing`);
     const staged = await blobs.stage(row.user_id, fs.createReadStream(source), Number.MAX_SAFE_INTEGER);

@@ -27,15 +27,30 @@ export function isStorageFull(error: unknown): boolean {
 export interface StagedBlob {
   readonly sha256: string;
   readonly size: number;
+  /** The body itself when it is small (at most SMALL_BODY_BYTES): see keptInRow(). */
+  readonly bytes?: Buffer;
   /** Drops the temporary file, if any; harmless after publish. */
   discard(): Promise<void>;
 }
 
-/** Bodies up to this size are held in memory until published rather than spooled to a file. */
+/**
+ * Bodies up to this size are held in memory as they arrive rather than spooled to a file, and
+ * kept in their blobs row rather than as a file of the blob store.
+ */
 export const SMALL_BODY_BYTES = 64 * 1024;
 
 interface HeldBlob extends StagedBlob {
   readonly bytes: Buffer;
+}
+
+/**
+ * Whether a staged body is kept in its blobs row (migration 10): then the commit that claims it
+ * makes it durable, and nothing is published. Creating, fsyncing and renaming a file (and
+ * fsyncing its folder) cost a small upload more CPU than the rest of its PUT together; the
+ * bytes ride in the WAL write the commit makes anyway. Larger bodies stream to files.
+ */
+export function keptInRow(staged: StagedBlob): staged is HeldBlob {
+  return staged.bytes !== undefined;
 }
 
 interface SpooledBlob extends StagedBlob {
@@ -151,10 +166,11 @@ export class FileBlobStore implements BlobStore {
     return staged;
   }
 
+  /** Writes the body as a file, even a small one (a restore writes what a backup holds as files). */
   async publish(userId: number, staged: StagedBlob): Promise<void> {
     const target = this.#file(userId, staged.sha256);
     const dir = path.dirname(target);
-    const place = () => ('bytes' in staged ? this.#write(staged as HeldBlob, target) : link(staged as SpooledBlob, target));
+    const place = () => (keptInRow(staged) ? this.#write(staged, target) : link(staged as SpooledBlob, target));
     // The folder is made on first use only; removeUser() may drop it later, hence the retry.
     if (!this.#folders.has(dir)) await fsp.mkdir(dir, { recursive: true });
     await place().catch(async (error: NodeJS.ErrnoException) => {
@@ -587,25 +603,40 @@ const noop = (): void => undefined;
  */
 export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number, staged: StagedBlob): Promise<void> {
   await tx.query(
-    `INSERT INTO blobs (user_id, sha256, size) VALUES ($1, $2, $3)
+    `INSERT INTO blobs (user_id, sha256, size, body) VALUES ($1, $2, $3, $4)
      ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
-    [userId, staged.sha256, staged.size],
+    [userId, staged.sha256, staged.size, staged.bytes ?? null],
   );
-  await blobs.ensurePublished(userId, staged);
+  if (!keptInRow(staged)) await blobs.ensurePublished(userId, staged);
 }
 
 /**
  * claimBlob's row, written by the statement that writes the node referring to it (writeMember);
- * the caller then calls ensurePublished().
+ * the caller then calls ensurePublished() for a body not kept in its row. A row already there
+ * keeps its form: a file body stays a file (the row lock keeps collectors off it).
  */
 export function blobClaimRow(userId: number, staged: StagedBlob): Beside {
   return {
-    params: [userId, staged.sha256, staged.size],
+    params: [userId, staged.sha256, staged.size, staged.bytes ?? null],
     statements: (p) => [
-      `INSERT INTO blobs (user_id, sha256, size) SELECT $${p}::bigint, $${p + 1}::text, $${p + 2}::bigint FROM written
+      `INSERT INTO blobs (user_id, sha256, size, body) SELECT $${p}::bigint, $${p + 1}::text, $${p + 2}::bigint, $${p + 3}::bytea FROM written
        ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
     ],
   };
+}
+
+/**
+ * A stored body, or a byte range of it: from its blobs row when kept there, else a stream of its
+ * file. Only a body no larger than SMALL_BODY_BYTES can be in its row; a larger one is not
+ * looked up.
+ */
+export async function openBody(db: Queryable, blobs: BlobStore, userId: number, sha256: string, size: number, range?: ByteRange): Promise<Buffer | Readable> {
+  if (size <= SMALL_BODY_BYTES) {
+    const rows = await db.query<{ body: Buffer | null }>('SELECT body FROM blobs WHERE user_id = $1 AND sha256 = $2', [userId, sha256]);
+    const body = rows[0]?.body;
+    if (body) return range ? body.subarray(range.start, range.end + 1) : body;
+  }
+  return blobs.open(userId, sha256, range);
 }
 
 /**
@@ -631,14 +662,14 @@ export async function collectBlobs(db: Database, blobs: BlobStore, userId: numbe
   if (shas.length === 0) return 0;
   try {
     return await db.transaction(async (tx) => {
-      const gone = await tx.query<{ sha256: string }>(
+      const gone = await tx.query<{ sha256: string; in_file: boolean }>(
         `DELETE FROM blobs b WHERE b.user_id = $1 AND b.sha256 = ANY($2::text[])
            AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.user_id = b.user_id AND n.blob_sha256 = b.sha256)
-         RETURNING sha256`,
+         RETURNING sha256, body IS NULL AS in_file`,
         [userId, shas],
       );
       // Unlinked before commit while the rows are locked, so no writer can claim them meanwhile.
-      for (const { sha256 } of gone) await blobs.remove(userId, sha256);
+      for (const { sha256, in_file } of gone) if (in_file) await blobs.remove(userId, sha256);
       return gone.length;
     });
   } catch (error) {

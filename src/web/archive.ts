@@ -1,12 +1,13 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { ServerDeps } from '../dav/context.js';
+import { openBody } from '../store/blobs.js';
 import { getNode, listSubtree, resolvePath } from '../store/nodes.js';
 import type { CollectionSpace } from './api-types.js';
 import { listCollections } from './collections.js';
 import { exportCollection } from './objects.js';
 
-/** Files listed in one archive at most (the listing is held in memory, the bodies never are). */
+/** Files listed in one archive at most (the listing is held in memory; of the bodies, only a small one at a time). */
 const MAX_ENTRIES = 1_000_000;
 
 /** A name safe as a zip entry: yazl reads '\' as a separator, which a DAV name may contain. */
@@ -21,13 +22,14 @@ function entryName(name: string): string {
  */
 export async function accountArchive(deps: ServerDeps, user: { id: number; name: string }): Promise<Readable> {
   const zip = new yazl.ZipFile();
-  const lazy = (path: string, open: () => Readable, mtime?: Date) =>
+  const lazy = (path: string, open: () => Readable | Promise<Readable | Buffer>, mtime?: Date) =>
     zip.addReadStreamLazy(path, { ...(mtime && { mtime }), compress: false }, (done) => {
-      try {
-        done(null, open());
-      } catch (error) {
-        done(error, undefined as unknown as Readable);
-      }
+      Promise.resolve()
+        .then(open)
+        .then(
+          (body) => done(null, Buffer.isBuffer(body) ? Readable.from([body]) : body),
+          (error: unknown) => done(error as Error, undefined as unknown as Readable),
+        );
     });
 
   for (const space of ['calendars', 'addressbooks'] as CollectionSpace[]) {
@@ -45,7 +47,7 @@ export async function accountArchive(deps: ServerDeps, user: { id: number; name:
       if (path.length === 0) continue;
       const name = `files/${path.map(entryName).join('/')}`;
       if (node.kind === 'collection') zip.addEmptyDirectory(name, { mtime: node.modifiedAt });
-      else if (node.blobSha256) lazy(name, () => deps.blobs.open(user.id, node.blobSha256!), node.modifiedAt);
+      else if (node.blobSha256) lazy(name, () => openBody(deps.db, deps.blobs, user.id, node.blobSha256!, node.size), node.modifiedAt);
       else zip.addBuffer(Buffer.alloc(0), name, { mtime: node.modifiedAt });
     }
   }

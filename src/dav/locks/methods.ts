@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { claimBlob, releaseBlob, type StagedBlob } from '../../store/blobs.js';
+import { claimBlob, type StagedBlob } from '../../store/blobs.js';
 import type { Queryable } from '../../store/db.js';
 import { covers, createLock, deleteLock, holdLockTable, isBelow, listActiveLocks, refreshLock, type Lock } from '../../store/locks.js';
 import { getNode, insertNode, resolvePath, type Node, isCollection } from '../../store/nodes.js';
@@ -88,19 +88,14 @@ export async function lock(req: DavRequest): Promise<void> {
   const { deps, user } = req;
   const path = lockPath(req.space, req.segments);
 
+  // The empty body is kept in its blobs row (keptInRow): the transaction's commit stores it.
   let staged: StagedBlob | undefined;
   if (!req.node) {
     if (!req.parent || !isCollection(req.parent)) throw new DavError(409, { message: 'the parent collection does not exist' });
     if (req.trailingSlash) throw new DavError(409, { message: 'LOCK creates files, not collections' });
     staged = await deps.blobs.stage(user.id, Readable.from([]), 0);
   }
-  let published = false;
   try {
-    if (staged) {
-      // Durable before the transaction, as PUT does, so no lock waits on the file system.
-      await deps.blobs.publish(user.id, staged);
-      published = true;
-    }
     const { created, locks, own } = await deps.db.transaction(async (tx) => {
       const { node, collection } = await lockTarget(req, tx, Boolean(staged));
       const locks = await listActiveLocks(tx, user.id);
@@ -131,9 +126,6 @@ export async function lock(req: DavRequest): Promise<void> {
     });
     // §9.10.1: the response carries the whole lockdiscovery value of the resource.
     respond(req, created ? 201 : 200, locks.filter((l) => covers(l, path)), own, true);
-  } catch (error) {
-    if (published && staged) await releaseBlob(deps.db, deps.blobs, user.id, staged);
-    throw error;
   } finally {
     await staged?.discard();
   }

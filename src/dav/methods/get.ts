@@ -4,7 +4,7 @@ import { contentTypeFor } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { textSources } from '../object-text.js';
 import { checkPreconditions } from '../locks/guard.js';
-import type { ByteRange } from '../../store/blobs.js';
+import { openBody, type ByteRange } from '../../store/blobs.js';
 import { isCollection } from '../../store/nodes.js';
 
 /**
@@ -86,5 +86,5 @@ export async function get(req: DavRequest): Promise<void> {
     if (koa.method !== 'HEAD') koa.body = '';
     return;
   }
-  koa.body = req.deps.blobs.open(req.user.id, node.blobSha256!, range);
+  koa.body = await openBody(req.deps.db, req.deps.blobs, req.user.id, node.blobSha256!, node.size, range);
 }

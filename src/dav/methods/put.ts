@@ -4,7 +4,7 @@ import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
-import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, releaseBlob, type StagedBlob } from '../../store/blobs.js';
+import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type StagedBlob } from '../../store/blobs.js';
 import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeMember } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
@@ -50,16 +50,19 @@ export async function put(req: DavRequest): Promise<void> {
   let replaced: string | null = null;
   let published = false;
   try {
-    // Durable under its hash before the transaction, so no row or connection waits on fsync.
-    await deps.blobs.publish(user.id, staged);
-    published = true;
+    // A large body is made durable under its hash before the transaction, so no row or
+    // connection waits on fsync; a small one is kept in its blobs row, durable with the commit.
+    if (!keptInRow(staged)) {
+      await deps.blobs.publish(user.id, staged);
+      published = true;
+    }
     const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
     const { node, created } = await deps.db.transaction(async (tx) => {
       // Most writes carry no precondition: then two statements do the whole write (writeMember).
       const written = hasPreconditions(koa) ? undefined : await writeMember(tx, req.parent!, name, 'file', content, blobClaimRow(user.id, staged));
       if (written) {
         replaced = written.previousBlob;
-        await deps.blobs.ensurePublished(user.id, staged);
+        if (published) await deps.blobs.ensurePublished(user.id, staged);
         return written;
       }
       const { parent, member, locksHeld } = await lockMember(tx, user.id, req.parent!.id, name);
