@@ -20,6 +20,9 @@ function fakeStore() {
     async transaction<T>(work: (tx: Queryable) => Promise<T>) {
       return work(inner);
     },
+    async pipelined<T>(work: (tx: Queryable) => Promise<T>) {
+      return work(inner);
+    },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
     close: async () => {},
   };

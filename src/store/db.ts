@@ -15,6 +15,14 @@ export interface Database extends Queryable {
    * On PostgreSQL a serialization failure or deadlock retries the whole unit of work.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A transaction whose statements are all issued at once: those `work` issues before its first
+   * await, with COMMIT sent right behind them, so that on PostgreSQL the whole transaction is one
+   * round trip and its row locks are held for no round trip of the client. It commits whatever
+   * they did; if one fails, all are rolled back and its error is thrown. A statement issued
+   * after an await throws (the transaction has ended).
+   */
+  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Connections of the pool right now, for /metrics. */
   poolStats(): PoolStats;
   close(): Promise<void>;
@@ -71,6 +79,10 @@ function statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
   return { name, text: sql, values: params as unknown[] };
 }
 
+async function rowsOf<R extends object>(client: pg.PoolClient, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  return (await client.query<R & pg.QueryResultRow>(statement(sql, params))).rows;
+}
+
 /** PostgreSQL through a pool of pg connections (the embedded store is pglite-database.ts). */
 export class PoolDatabase implements Database {
   readonly kind = 'postgres' as const;
@@ -86,7 +98,10 @@ export class PoolDatabase implements Database {
     onClose: () => Promise<void> = async () => {},
     private readonly afterCommit: () => void | Promise<void> = () => {},
   ) {
-    this.#pool = new pg.Pool({ ...config, types });
+    // Pipeline mode: a statement is sent without waiting for the answers to those before it,
+    // so BEGIN travels with a transaction's first statement, and statements a caller issues
+    // together (writeMember) share one round trip.
+    this.#pool = new pg.Pool({ ...config, types, pipeline: true });
     // An idle client that errors (server restart) must not crash the process; the pool replaces it.
     this.#pool.on('error', () => {});
     this.#onClose = onClose;
@@ -97,7 +112,53 @@ export class PoolDatabase implements Database {
     return result.rows;
   }
 
-  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#attempts(async (client, drop) => {
+      const tx: Queryable = { query: (sql, params) => rowsOf(client, sql, params) };
+      try {
+        // Not awaited alone: BEGIN goes out with the first statement. It fails only with its
+        // connection, and every statement after it with it.
+        const begun = client.query('BEGIN');
+        begun.catch(() => undefined);
+        const result = await work(tx);
+        await begun;
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A client whose ROLLBACK failed is broken: the pool drops it.
+        await client.query('ROLLBACK').catch(drop);
+        throw error;
+      }
+    });
+  }
+
+  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#attempts(async (client, drop) => {
+      let open = true;
+      const tx: Queryable = {
+        query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
+      };
+      const begun = client.query('BEGIN');
+      const done = work(tx);
+      open = false;
+      const committed = client.query('COMMIT');
+      const [b, d, c] = await Promise.allSettled([begun, done, committed]);
+      // A COMMIT without an answer from PostgreSQL (the connection failed): the pool drops the client.
+      if (c.status === 'rejected' && !(c.reason as { code?: string }).code) drop(c.reason as Error);
+      if (b.status === 'rejected') throw b.reason;
+      if (d.status === 'rejected') throw d.reason;
+      if (c.status === 'rejected') throw c.reason;
+      // PostgreSQL answers the COMMIT of a transaction a statement aborted with ROLLBACK.
+      if (c.value.command !== 'COMMIT') throw new Error('the transaction was rolled back');
+      return d.value;
+    });
+  }
+
+  /**
+   * Runs a transaction on a connection of the pool; a serialization failure or deadlock runs it
+   * again. `drop` marks the connection broken, so that the pool closes it.
+   */
+  async #attempts<T>(run: (client: pg.PoolClient, drop: (error: Error) => void) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       // Retries start at random moments, so the transactions that collided do not collide again.
       if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * attempt));
@@ -107,20 +168,11 @@ export class PoolDatabase implements Database {
       // pending query rejects too, so the error reaches the caller that way.
       const onLost = () => {};
       client.on('error', onLost);
-      const tx: Queryable = {
-        async query<R extends object>(sql: string, params: readonly unknown[] = []) {
-          return (await client.query<R & pg.QueryResultRow>(statement(sql, params))).rows;
-        },
-      };
       let broken: Error | undefined;
       let result: T;
       try {
-        await client.query('BEGIN');
-        result = await work(tx);
-        await client.query('COMMIT');
+        result = await run(client, (error) => void (broken = error));
       } catch (error) {
-        // A client whose ROLLBACK failed is broken: released with the error, the pool drops it.
-        broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
         const code = (error as { code?: string }).code;
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw error;

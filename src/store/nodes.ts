@@ -275,12 +275,14 @@ export interface WrittenMember {
 
 /**
  * Creates or replaces the member `name` of kind `kind` in a collection, for a write with no
- * precondition to check against the old member, in two statements. The first moves the
- * collection's sync token on, which takes its row as lockMember does (so writers meet in the
- * same order), unless the collection is gone or of another kind than `parent`'s, the user holds
- * a WebDAV lock, or the member is of another kind. The second, whose snapshot therefore sees
- * what any earlier writer of the collection committed, writes the node (an upsert on the name's
- * unique key), its change-log entry and the rows `beside` it, and reads the body it replaces.
+ * precondition to check against the old member, in two statements sent together (on PostgreSQL,
+ * one round trip). The first moves the collection's sync token on, which takes its row as
+ * lockMember does (so writers meet in the same order), unless the collection is gone or of
+ * another kind than `parent`'s, the user holds a WebDAV lock, or the member is of another kind.
+ * The second runs only if the first did (the collection's row is then this transaction's own
+ * version), and its snapshot, taken after the row lock, sees what any earlier writer of the
+ * collection committed: it writes the node (an upsert on the name's unique key) with the new
+ * token in its change-log entry, the rows `beside` it, and reads the body it replaces.
  * Undefined when nothing was written: the caller then takes the general path, in the same
  * transaction, which tells why.
  */
@@ -292,7 +294,7 @@ export async function writeMember(
   content: NodeContent,
   beside?: Beside,
 ): Promise<WrittenMember | undefined> {
-  const [bumped] = await tx.query<{ sync_token: number }>(
+  const bump = tx.query<{ sync_token: number }>(
     `UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
       WHERE user_id = $1 AND id = $2 AND kind = $3
         AND NOT EXISTS (SELECT 1 FROM locks WHERE user_id = $1 AND expires_at > now())
@@ -300,25 +302,33 @@ export async function writeMember(
       RETURNING sync_token`,
     [parent.userId, parent.id, parent.kind, name, kind],
   );
-  if (!bumped) return undefined;
-  const params: unknown[] = [parent.userId, parent.id, name, kind, content.blobSha256, content.size, content.contentType, content.etag, bumped.sync_token];
-  const [row] = await tx.query<NodeRow & { created: boolean; previous_blob: string | null }>(
-    `WITH previous AS (
+  const params: unknown[] = [parent.userId, parent.id, name, kind, content.blobSha256, content.size, content.contentType, content.etag];
+  const write = tx.query<NodeRow & { created: boolean; previous_blob: string | null }>(
+    `WITH bumped AS (
+       SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2 AND xmin = pg_current_xact_id()::xid
+     ), previous AS (
        SELECT blob_sha256 FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3
      ), written AS (
        INSERT INTO nodes AS n (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM bumped
        ON CONFLICT (user_id, parent_id, name) DO UPDATE
           SET blob_sha256 = EXCLUDED.blob_sha256, size = EXCLUDED.size, etag = EXCLUDED.etag,
               content_type = COALESCE(EXCLUDED.content_type, n.content_type), modified_at = now()
         WHERE n.kind = $4
        RETURNING ${COLUMNS}, xmax = 0 AS created
      ), logged AS (
-       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, $9, $3, false FROM written RETURNING token
+       INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, bumped.sync_token, $3, false FROM written, bumped RETURNING token
      ), ${supersededCte('logged')}${besideCtes(beside, params)}
      SELECT written.*, (SELECT blob_sha256 FROM previous) AS previous_blob FROM written`,
     params,
   );
+  // Both settle before this returns, whichever fails.
+  const [bumpedRows, written] = await Promise.allSettled([bump, write]);
+  if (bumpedRows.status === 'rejected') throw bumpedRows.reason;
+  if (written.status === 'rejected') throw written.reason;
+  const [bumped] = bumpedRows.value;
+  const [row] = written.value;
+  if (!bumped) return undefined;
   // Nothing written (the name was taken by another kind since the first statement's snapshot):
   // the token has moved on without a change, which costs a client at most an empty sync.
   if (!row) return undefined;

@@ -57,15 +57,37 @@ export class PgliteDatabase implements Database {
     return this.#exclusive(() => this.#run<R>(sql, params));
   }
 
-  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#transaction(work, false);
+  }
+
+  /** In-process, no round trip is saved: only the rule on statements after an await is kept. */
+  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#transaction(work, true);
+  }
+
+  async #transaction<T>(work: (tx: Queryable) => Promise<T>, pipelined: boolean): Promise<T> {
     const result = await this.#exclusive(async () => {
-      const tx: Queryable = { query: <R extends object>(sql: string, params: readonly unknown[] = []) => this.#run<R>(sql, params) };
+      // Statements issued together (writeMember) run one after the other, in the order issued.
+      let last: Promise<unknown> = Promise.resolve();
+      let open = true;
+      const tx: Queryable = {
+        query: <R extends object>(sql: string, params: readonly unknown[] = []) => {
+          if (!open) return Promise.reject(new Error('a pipelined transaction takes no statement after its first await'));
+          const run = last.then(() => this.#run<R>(sql, params));
+          last = run.catch(() => undefined);
+          return run;
+        },
+      };
       await this.#run('BEGIN', []);
       try {
-        const value = await work(tx);
+        const done = work(tx);
+        if (pipelined) open = false;
+        const value = await done;
         await this.#run('COMMIT', []);
         return value;
       } catch (error) {
+        await last;
         await this.#run('ROLLBACK', []);
         throw error;
       }

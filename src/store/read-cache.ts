@@ -72,6 +72,10 @@ export class ReadCachingDatabase implements Database {
     return this.#writing(() => this.inner.transaction(work));
   }
 
+  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#writing(() => this.inner.pipelined(work));
+  }
+
   poolStats(): PoolStats {
     return this.inner.poolStats();
   }

@@ -69,10 +69,12 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   const path = lockPath(req.space, req.segments);
   let stored: { node: Node; created: boolean };
   try {
-    stored = await deps.db.transaction(async (tx) => {
-      // Without preconditions (If-Match, If-None-Match: * …), the write is two statements.
-      const written = hasPreconditions(koa) ? undefined : await writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), kind.rows(collection, index, text));
-      if (written) return written;
+    // Without preconditions (If-Match, If-None-Match: * …), the write is two statements sent
+    // with their COMMIT (writeMember); else, or when they wrote nothing, the general path.
+    const written = hasPreconditions(koa)
+      ? undefined
+      : await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), kind.rows(collection, index, text)));
+    stored = written ?? await deps.db.transaction(async (tx) => {
       const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);
       if (!parent) throw new DavError(409, { message: 'the collection was removed' });
       evaluateConditions(koa, member, false);

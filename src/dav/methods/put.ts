@@ -57,12 +57,16 @@ export async function put(req: DavRequest): Promise<void> {
       published = true;
     }
     const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
-    const { node, created } = await deps.db.transaction(async (tx) => {
-      // Most writes carry no precondition: then two statements do the whole write (writeMember).
-      const written = hasPreconditions(koa) ? undefined : await writeMember(tx, req.parent!, name, 'file', content, blobClaimRow(user.id, staged));
+    // Most writes carry no precondition: then two statements do the whole write (writeMember).
+    // With its body in its row, it is one round trip with its COMMIT; a published body must be
+    // checked once its row is claimed, before the commit (ensurePublished).
+    const writesMember = !hasPreconditions(koa);
+    const claim = blobClaimRow(user.id, staged);
+    const pipelined = writesMember && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, claim)) : undefined;
+    const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
+      const written = writesMember && published ? await writeMember(tx, req.parent!, name, 'file', content, claim) : undefined;
       if (written) {
-        replaced = written.previousBlob;
-        if (published) await deps.blobs.ensurePublished(user.id, staged);
+        await deps.blobs.ensurePublished(user.id, staged);
         return written;
       }
       const { parent, member, locksHeld } = await lockMember(tx, user.id, req.parent!.id, name);
@@ -70,14 +74,14 @@ export async function put(req: DavRequest): Promise<void> {
       if (isCollection(member)) throw new DavError(405, { message: 'cannot PUT to a collection' });
       evaluateConditions(koa, member, false);
       await checkPreconditions(req, tx, scopes(Boolean(member)), { locksHeld });
-      replaced = member?.blobSha256 ?? null;
       const node = member
         ? await updateContent(tx, member, content)
         : await insertNode(tx, { userId: user.id, parentId: parent.id, name, kind: 'file', ...content });
       // The blob row, for the node's deferred foreign key.
       await claimBlob(tx, deps.blobs, user.id, staged);
-      return { node, created: !member };
+      return { node, created: !member, previousBlob: member?.blobSha256 ?? null };
     });
+    replaced = previousBlob;
     koa.set('ETag', node.etag);
     koa.set('Last-Modified', node.modifiedAt.toUTCString());
     koa.status = created ? 201 : 204;
