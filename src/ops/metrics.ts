@@ -82,7 +82,7 @@ function gauge(name: string, help: string, samples: ReadonlyArray<[labels: strin
 /** How long a scrape waits for the database before reporting it unreachable. */
 const STORE_TIMEOUT_MS = 2_000;
 
-/** Sum and count of the stored file bodies: one scan of the small `blobs` table. */
+/** Sum and count of the stored file bodies: one scan of the `blobs` table (narrow: bodies kept there are TOASTed). */
 async function blobTotals(db: Database): Promise<{ bytes: number; count: number }> {
   const query = db.query<{ bytes: number; count: number }>('SELECT coalesce(sum(size), 0)::bigint AS bytes, count(*)::bigint AS count FROM blobs');
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,7 @@ import { PoolDatabase, type Database } from './db.js';
 import { WalFlusher } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
 import { ReadCachingDatabase } from './read-cache.js';
-import { analyzeDatabase, StatisticsKeeper } from './statistics.js';
+import { analyzeChangedTables, StatisticsKeeper } from './statistics.js';
 
 /** The store is held by another live process (PGlite has no lock of its own). */
 export class StoreBusyError extends Error {}
@@ -23,7 +23,7 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // dropped connection.
     // Autovacuum analyzes a table a minute or so after it has grown; a big import (a first sync,
     // a restored address book) would be planned as an empty table until then.
-    const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
+    const statistics = new StatisticsKeeper(() => analyzeChangedTables(db));
     const db: Database = new PoolDatabase(
       { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
       () => statistics.idle(),
@@ -44,7 +44,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     const wal = new WalFlusher(dir);
     // Whatever start-up recovered or wrote is on disk before the first request.
     await wal.syncAll();
-    const statistics = new StatisticsKeeper(() => analyzeDatabase(db));
+    const statistics = new StatisticsKeeper(() => analyzeChangedTables(db));
     const db: Database = new PgliteDatabase(
       pglite,
       async () => {

@@ -1,46 +1,57 @@
 /**
  * Planner statistics as tables grow. PGlite runs no autovacuum daemon, so nothing refreshes
- * pg_statistic there, and plans chosen for empty tables stay (a calendar of 10 000 events planned
- * as if it held none); PostgreSQL's autovacuum gets to a grown table only on its next round. This
- * applies autovacuum's rule for ANALYZE (PostgreSQL §25.1.6: a base threshold plus a fraction of
- * the table's rows) to committed write transactions, and runs ANALYZE in the background when it
- * is met.
+ * pg_statistic there, and plans chosen for empty tables stay: a calendar of 10 000 events planned
+ * as if it held none, or the foreign key's check of each file's blob row made a sequential scan
+ * while `blobs` was empty and kept, cached, while it grows (2 ms a commit at 20 000 rows, and
+ * rising). PostgreSQL's autovacuum gets to a grown table only on its next round. This applies
+ * autovacuum's rule for ANALYZE to each table (PostgreSQL §25.1.6: more rows changed since its
+ * last ANALYZE than a base threshold plus a fraction of its rows), checked every few commits in
+ * the background.
  */
 import type { Queryable } from './db.js';
 
-/** Commits before the first ANALYZE, and the base of every later threshold. */
-const BASE_COMMITS = 1_000;
-/** The share of the tree's rows that must change again before the next ANALYZE. */
-const ROW_FRACTION = 0.5;
+/** Commits between two looks at the tables' change counts. */
+const CHECK_EVERY_COMMITS = 100;
+/** autovacuum_analyze_threshold and autovacuum_analyze_scale_factor, at PostgreSQL's defaults. */
+const ANALYZE_BASE_ROWS = 50;
+const ANALYZE_ROW_FRACTION = 0.1;
 
 export class StatisticsKeeper {
   #commits = 0;
-  #threshold = BASE_COMMITS;
   #running: Promise<void> | undefined;
 
-  /** `analyze` refreshes the statistics and answers how many rows the node tree now has. */
-  constructor(private readonly analyze: () => Promise<number>) {}
+  /** `refresh` analyzes the tables that need it (analyzeChangedTables). */
+  constructor(private readonly refresh: () => Promise<unknown>) {}
 
-  /** Counts one committed write transaction; may start an ANALYZE (never awaited by the writer). */
+  /** Counts one committed write transaction; may start a refresh (never awaited by the writer). */
   noteCommit(): void {
-    if (++this.#commits < this.#threshold || this.#running) return;
+    if (++this.#commits < CHECK_EVERY_COMMITS || this.#running) return;
     this.#commits = 0;
-    this.#running = this.analyze()
-      .then((rows) => void (this.#threshold = BASE_COMMITS + Math.round(ROW_FRACTION * rows)))
-      // The store may be closing; the next threshold tries again.
-      .catch(() => undefined)
+    this.#running = this.refresh()
+      // The store may be closing; the next check tries again.
+      .then(() => undefined, () => undefined)
       .finally(() => (this.#running = undefined));
   }
 
-  /** Resolves when no ANALYZE is running (for an orderly close). */
+  /** Resolves when no refresh is running (for an orderly close). */
   async idle(): Promise<void> {
     await this.#running;
   }
 }
 
-/** ANALYZE of the whole database; answers the node tree's row count as the statistics now say. */
-export async function analyzeDatabase(q: Queryable): Promise<number> {
+/** ANALYZE of each table of the store that autovacuum's rule says has changed enough; answers their names. */
+export async function analyzeChangedTables(q: Queryable): Promise<string[]> {
+  const tables = await q.query<{ name: string }>(
+    `SELECT quote_ident(s.relname) AS name
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze > $1 + $2 * GREATEST(c.reltuples, 0)`,
+    [ANALYZE_BASE_ROWS, ANALYZE_ROW_FRACTION],
+  );
+  for (const { name } of tables) await q.query(`ANALYZE ${name}`);
+  return tables.map((t) => t.name);
+}
+
+/** ANALYZE of the whole database (the embedded store, at start-up). */
+export async function analyzeDatabase(q: Queryable): Promise<void> {
   await q.query('ANALYZE');
-  const rows = await q.query<{ rows: number }>("SELECT GREATEST(reltuples, 0)::bigint AS rows FROM pg_class WHERE relname = 'nodes' AND relkind = 'r'");
-  return rows[0]?.rows ?? 0;
 }
