@@ -3,18 +3,23 @@ import { test } from 'node:test';
 import { StatisticsKeeper } from '../src/store/statistics.js';
 import { openTestStore } from './helpers/store.js';
 
-test('the tables are looked at every 100 commits, one refresh at a time', async () => {
+test('the tables are looked at every 100 commits, at most once a second, one refresh at a time', async () => {
   let runs = 0;
   let finish: () => void = () => {};
-  const keeper = new StatisticsKeeper(async () => {
-    runs++;
-    await new Promise<void>((resolve) => (finish = resolve));
-  });
+  let clock = 0;
+  const keeper = new StatisticsKeeper(
+    async () => {
+      runs++;
+      await new Promise<void>((resolve) => (finish = resolve));
+    },
+    () => clock,
+  );
   for (let i = 0; i < 99; i++) keeper.noteCommit();
   assert.equal(runs, 0);
   keeper.noteCommit();
   assert.equal(runs, 1);
   // While one runs, more commits start no second one.
+  clock += 5_000;
   for (let i = 0; i < 500; i++) keeper.noteCommit();
   assert.equal(runs, 1);
   finish();
@@ -23,16 +28,30 @@ test('the tables are looked at every 100 commits, one refresh at a time', async 
   assert.equal(runs, 2);
   finish();
   await keeper.idle();
+  // 100 more commits within the second: no look yet; the next commit after it looks.
+  clock += 999;
+  for (let i = 0; i < 150; i++) keeper.noteCommit();
+  assert.equal(runs, 2);
+  clock += 1;
+  keeper.noteCommit();
+  assert.equal(runs, 3);
+  finish();
+  await keeper.idle();
 });
 
 test('a failing refresh (a closing store) is ignored and tried again at the next check', async () => {
   let calls = 0;
-  const keeper = new StatisticsKeeper(async () => {
-    calls++;
-    throw new Error('closing');
-  });
+  let clock = 0;
+  const keeper = new StatisticsKeeper(
+    async () => {
+      calls++;
+      throw new Error('closing');
+    },
+    () => clock,
+  );
   for (let i = 0; i < 100; i++) keeper.noteCommit();
   await keeper.idle();
+  clock += 1_000;
   for (let i = 0; i < 100; i++) keeper.noteCommit();
   await keeper.idle();
   assert.equal(calls, 2);

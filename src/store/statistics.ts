@@ -5,28 +5,38 @@
  * while `blobs` was empty and kept, cached, while it grows (2 ms a commit at 20 000 rows, and
  * rising). PostgreSQL's autovacuum gets to a grown table only on its next round. This applies
  * autovacuum's rule for ANALYZE to each table (PostgreSQL §25.1.6: more rows changed since its
- * last ANALYZE than a base threshold plus a fraction of its rows), checked every few commits in
- * the background.
+ * last ANALYZE than a base threshold plus a fraction of its rows), checked every 100 commits, at
+ * most once a second, in the background.
  */
 import type { Queryable } from './db.js';
 
-/** Commits between two looks at the tables' change counts. */
+/**
+ * Commits between two looks at the tables' change counts, and the least time between two: each
+ * ANALYZE makes PostgreSQL plan again every cached statement on its table, so a burst of writes
+ * into growing tables must not set one off every few commits.
+ */
 const CHECK_EVERY_COMMITS = 100;
+const CHECK_EVERY_MS = 1_000;
 /** autovacuum_analyze_threshold and autovacuum_analyze_scale_factor, at PostgreSQL's defaults. */
 const ANALYZE_BASE_ROWS = 50;
 const ANALYZE_ROW_FRACTION = 0.1;
 
 export class StatisticsKeeper {
   #commits = 0;
+  #lastCheck = -Infinity;
   #running: Promise<void> | undefined;
 
   /** `refresh` analyzes the tables that need it (analyzeChangedTables). */
-  constructor(private readonly refresh: () => Promise<unknown>) {}
+  constructor(
+    private readonly refresh: () => Promise<unknown>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Counts one committed write transaction; may start a refresh (never awaited by the writer). */
   noteCommit(): void {
-    if (++this.#commits < CHECK_EVERY_COMMITS || this.#running) return;
+    if (++this.#commits < CHECK_EVERY_COMMITS || this.#running || this.now() - this.#lastCheck < CHECK_EVERY_MS) return;
     this.#commits = 0;
+    this.#lastCheck = this.now();
     this.#running = this.refresh()
       // The store may be closing; the next check tries again.
       .then(() => undefined, () => undefined)
