@@ -283,8 +283,7 @@ export interface WrittenMember {
  * version), and its snapshot, taken after the row lock, sees what any earlier writer of the
  * collection committed: it writes the node (an upsert on the name's unique key) with the new
  * token in its change-log entry, the rows `beside` it, and reads the body it replaces.
- * Undefined when nothing was written: the caller then takes the general path, in the same
- * transaction, which tells why.
+ * Undefined when nothing was written: the caller then takes the general path, which tells why.
  */
 export async function writeMember(
   tx: Queryable,
