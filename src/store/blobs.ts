@@ -170,7 +170,7 @@ export class FileBlobStore implements BlobStore {
   async publish(userId: number, staged: StagedBlob): Promise<void> {
     const target = this.#file(userId, staged.sha256);
     const dir = path.dirname(target);
-    const place = () => (keptInRow(staged) ? this.#write(staged, target) : link(staged as SpooledBlob, target));
+    const place = () => (staged.bytes ? this.#write(staged.bytes, target) : link(staged as SpooledBlob, target));
     // The folder is made on first use only; removeUser() may drop it later, hence the retry.
     if (!this.#folders.has(dir)) await fsp.mkdir(dir, { recursive: true });
     await place().catch(async (error: NodeJS.ErrnoException) => {
@@ -189,12 +189,12 @@ export class FileBlobStore implements BlobStore {
    * while another upload fills the page cache, the kernel makes every writer wait for write-back
    * (balance_dirty_pages), and that writer must not be the serving thread.
    */
-  async #write(staged: HeldBlob, target: string): Promise<void> {
+  async #write(bytes: Buffer, target: string): Promise<void> {
     // An existing file under the same hash has the same content.
     if (fs.existsSync(target)) return;
     const tmpFile = path.join(this.#tmp, randomUUID());
     try {
-      await fsp.writeFile(tmpFile, staged.bytes, { flag: 'wx', flush: true });
+      await fsp.writeFile(tmpFile, bytes, { flag: 'wx', flush: true });
       await fsp.rename(tmpFile, target);
     } catch (error) {
       await fsp.rm(tmpFile, { force: true });
@@ -596,31 +596,35 @@ const OPEN_FOLDERS = 256;
 
 const noop = (): void => undefined;
 
+/** A staged body's blobs row: user, hash, size, and the body itself when it is kept there. */
+function blobRowValues(userId: number, staged: StagedBlob): unknown[] {
+  return [userId, staged.sha256, staged.size, staged.bytes ?? null];
+}
+
+/** A claim of a row already there takes its lock and keeps its form (a file body stays a file). */
+const KEEP_EXISTING_ROW = 'ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size';
+const CLAIM_ROW = `INSERT INTO blobs (user_id, sha256, size, body) VALUES ($1, $2, $3, $4) ${KEEP_EXISTING_ROW}`;
+
 /**
- * Records a published blob for a user inside the writer's transaction. The upsert takes the
- * row lock, so no collector can unlink the file until this transaction ends; if one did just
- * before, the file is put back.
+ * Records a staged body for a user inside the writer's transaction, with its bytes when it is
+ * kept in its row. For a published body, the upsert takes the row lock, so no collector can
+ * unlink the file until this transaction ends; if one did just before, the file is put back.
  */
 export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number, staged: StagedBlob): Promise<void> {
-  await tx.query(
-    `INSERT INTO blobs (user_id, sha256, size, body) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
-    [userId, staged.sha256, staged.size, staged.bytes ?? null],
-  );
+  await tx.query(CLAIM_ROW, blobRowValues(userId, staged));
   if (!keptInRow(staged)) await blobs.ensurePublished(userId, staged);
 }
 
 /**
  * claimBlob's row, written by the statement that writes the node referring to it (writeMember);
- * the caller then calls ensurePublished() for a body not kept in its row. A row already there
- * keeps its form: a file body stays a file (the row lock keeps collectors off it).
+ * the caller then calls ensurePublished() for a body not kept in its row.
  */
 export function blobClaimRow(userId: number, staged: StagedBlob): Beside {
   return {
-    params: [userId, staged.sha256, staged.size, staged.bytes ?? null],
+    params: blobRowValues(userId, staged),
     statements: (p) => [
       `INSERT INTO blobs (user_id, sha256, size, body) SELECT $${p}::bigint, $${p + 1}::text, $${p + 2}::bigint, $${p + 3}::bytea FROM written
-       ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
+       ${KEEP_EXISTING_ROW}`,
     ],
   };
 }
@@ -645,10 +649,7 @@ export async function openBody(db: Queryable, blobs: BlobStore, userId: number, 
  */
 export async function releaseBlob(db: Database, blobs: BlobStore, userId: number, staged: StagedBlob): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO blobs (user_id, sha256, size) VALUES ($1, $2, $3) ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size`,
-      [userId, staged.sha256, staged.size],
-    );
+    await tx.query(CLAIM_ROW, blobRowValues(userId, staged));
   });
   await collectBlobs(db, blobs, userId, [staged.sha256]);
 }
