@@ -40,3 +40,36 @@ test('a pipelined transaction refuses a statement issued after an await', async 
   );
   assert.deepEqual(await ids(), [1, 2, 5]);
 });
+
+test('callers that do not wait for each other each get their own answers, whatever they mix', async () => {
+  // Ten callers use a statement none has used before, all at once (on PGlite the first one's
+  // Parse is still unanswered when the others are sent), between transactions that read before
+  // they write and pipelined writes.
+  const sum = 'SELECT $1::int + 1000 AS v';
+  const work = Array.from({ length: 30 }, (_, i) => {
+    const id = 100 + i;
+    if (i % 3 === 0) return store.db.query<{ v: number }>(sum, [i]).then(([row]) => assert.equal(row!.v, i + 1000));
+    if (i % 3 === 1) {
+      return store.db.transaction(async (tx) => {
+        const [row] = await tx.query<{ v: number }>(sum, [id]);
+        await tx.query(...insert(row!.v));
+      });
+    }
+    return store.db.pipelined((tx) => tx.query(...insert(id))).then(([row]) => assert.deepEqual(row, { id }));
+  });
+  await Promise.all(work);
+  const want = Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? 1100 + i : i % 3 === 2 ? 100 + i : undefined)).filter((v) => v !== undefined);
+  assert.deepEqual((await ids()).filter((id) => id >= 100), want.sort((a, b) => a - b));
+});
+
+test('a statement first sent in a transaction that had already failed answers when used meanwhile and after', async () => {
+  // On PGlite its first Parse fails with the transaction; the caller sending it meanwhile must not
+  // rely on it, nor must later ones.
+  const fresh = 'SELECT note FROM pipelined_probe WHERE id = $1 AND note IS NOT NULL';
+  const failing = store.db.pipelined((tx) => Promise.all([tx.query(...insert(1)), tx.query(fresh, [1])]));
+  const meanwhile = store.db.query(fresh, [2]);
+  await assert.rejects(failing, { code: '23505' });
+  assert.deepEqual(await meanwhile, [{ note: 'row 2' }]);
+  assert.deepEqual(await store.db.query(fresh, [1]), [{ note: 'row 1' }]);
+  assert.deepEqual(await store.db.query(fresh, [2]), [{ note: 'row 2' }]);
+});

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { PGlite } from '@electric-sql/pglite';
 import { PoolDatabase, type Database } from './db.js';
 import { WalFlusher } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
+import { PgliteThread } from './pglite-thread.js';
 import { ReadCachingDatabase } from './read-cache.js';
 import { analyzeChangedTables, StatisticsKeeper } from './statistics.js';
 
@@ -40,16 +40,16 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   try {
     const dir = embeddedDatabaseDir(dataDir);
     if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await createEmbedded(dir);
-    const pglite = await PGlite.create(dir);
+    const thread = await PgliteThread.start(dir);
     const wal = new WalFlusher(dir);
     // Whatever start-up recovered or wrote is on disk before the first request.
     await wal.syncAll();
     const statistics = new StatisticsKeeper(() => analyzeChangedTables(db));
     const db: Database = new PgliteDatabase(
-      pglite,
+      thread,
       async () => {
         await statistics.idle();
-        await pglite.close();
+        await thread.close();
         // The shutdown checkpoint wrote every page; make them durable before the lock is released.
         await wal.syncAll();
         wal.close();

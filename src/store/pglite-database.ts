@@ -1,160 +1,263 @@
 /**
- * The embedded store's Database: PostgreSQL's wire protocol spoken to PGlite directly.
+ * The embedded store's Database: PostgreSQL's wire protocol spoken to PGlite directly, on a
+ * thread of its own (pglite-worker.ts).
  *
- * PGlite runs PostgreSQL in WebAssembly on this thread, one session. Driving it through pg's
- * Client, a pool of one and an adapter cost about as much JavaScript per statement as PostgreSQL's
- * own work on a small one (a quarter of the serving thread during PUTs). Here each statement is
- * one call into PGlite: the first time Parse, Bind, Describe, Execute and Sync (the named
- * statement and its row description are then kept), after that Bind, Execute and Sync
- * (PostgreSQL's protocol §55.2.3). Answers are read by pg-protocol, pg's own parser, and values
- * by the same type parsers as on PostgreSQL, so both stores give the same rows and errors.
+ * Driving PGlite through pg's Client, a pool of one and an adapter cost about as much JavaScript
+ * per statement as PostgreSQL's own work on a small one. Here each statement is a few protocol
+ * messages: the first time Parse, Bind, Describe, Execute and Sync (the named statement and its
+ * row description are then kept), after that Bind, Execute and Sync (PostgreSQL's protocol
+ * §55.2.3). Answers are read by pg-protocol, pg's own parser, and values by the same type
+ * parsers as on PostgreSQL, so both stores give the same rows and errors.
+ *
+ * PGlite is one session. A caller's statements are posted to its thread in the order callers
+ * take their turns, and a turn ends as soon as they are posted, except for a transaction whose
+ * statements depend on earlier answers (`transaction`), which keeps it until its COMMIT is
+ * posted. So while the serving thread answers HTTP, the database thread always has the next
+ * statements to run: a pipelined write (`pipelined`) is one batch, BEGIN to COMMIT.
  */
 import { EventEmitter } from 'node:events';
-import type { PGlite } from '@electric-sql/pglite';
 import { parse, serialize, type DatabaseError } from 'pg-protocol';
-import type { BackendMessage, DataRowMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
+import type { BackendMessage, CommandCompleteMessage, DataRowMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import { prepareValue } from 'pg/lib/utils.js';
 import type { Database, PoolStats, Queryable } from './db.js';
+import type { PgliteThread } from './pglite-thread.js';
 import { types } from './pg-types.js';
 
 type Parser = (text: string) => unknown;
 
+interface Columns {
+  names: string[];
+  parsers: Parser[];
+}
+
 interface Statement {
   name: string;
-  sql: string;
+  /** Whether PGlite has confirmed the Parse of the named statement (false: sent, not yet answered). */
+  parsed: boolean;
   /** Column names and value parsers, once a Describe has told them (undefined: not yet). */
-  columns?: { names: string[]; parsers: Parser[] };
+  columns?: Columns;
+}
+
+/** One statement's protocol messages, and what reading its answer needs. */
+interface Encoded {
+  bytes: Buffer;
+  /** The named statement it uses; `parses`: this message creates it. */
+  statement?: Statement;
+  parses: boolean;
+  sql: string;
+}
+
+interface Answer<R> {
+  rows: R[];
+  /** The command tag of the last CommandComplete (e.g. COMMIT, or ROLLBACK for an aborted transaction). */
+  command?: string;
 }
 
 const SYNC = serialize.sync();
 
+/** A statement without parameters, in the simple protocol. */
+function simple(sql: string): Encoded {
+  return { bytes: serialize.query(sql), parses: false, sql };
+}
+
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
-  readonly #pglite: PGlite;
+  readonly #thread: PgliteThread;
   readonly #statements = new Map<string, Statement>();
-  /** The session is used by one caller at a time: each waits for the one before. */
+  #statementCount = 0;
+  /** Resolves when the next caller may post its statements. */
   #session: Promise<unknown> = Promise.resolve();
-  #busy = false;
   #waiting = 0;
+  /** Batches posted and not yet answered. */
+  #outstanding = 0;
   /** Messages of the answer being read, delivered by pg-protocol's parser. */
   #messages: BackendMessage[] = [];
   readonly #wire = new EventEmitter();
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the statistics keeper and the WAL flush); `onClose` runs after the session ends.
+   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread).
    */
   constructor(
-    pglite: PGlite,
+    thread: PgliteThread,
     private readonly onClose: () => Promise<void>,
     private readonly afterCommit: () => void | Promise<void>,
   ) {
-    this.#pglite = pglite;
+    this.#thread = thread;
     void parse(this.#wire as unknown as NodeJS.ReadableStream, (message) => void this.#messages.push(message));
   }
 
-  query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    return this.#exclusive(() => this.#run<R>(sql, params));
+  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const release = await this.#turn();
+    let answer: Promise<Answer<R>[]>;
+    try {
+      answer = this.#post<R>([this.#encode(sql, params)]);
+    } finally {
+      release();
+    }
+    return (await answer)[0]!.rows;
   }
 
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#transaction(work, false);
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const release = await this.#turn();
+    let value: T;
+    try {
+      // BEGIN goes out with the first statement; its answer is read with that statement's.
+      const begun = this.#post([simple('BEGIN')]);
+      begun.catch(() => undefined);
+      const tx: Queryable = { query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await this.#post<R>([this.#encode(sql, params)]))[0]!.rows };
+      try {
+        value = await work(tx);
+        await begun;
+      } catch (error) {
+        await this.#post([simple('ROLLBACK')]).catch(() => undefined);
+        throw error;
+      }
+      const [committed] = await this.#post([simple('COMMIT')]);
+      if (committed!.command !== 'COMMIT') throw new Error('the transaction was rolled back');
+    } finally {
+      release();
+    }
+    await this.afterCommit();
+    return value;
   }
 
-  /** In-process, no round trip is saved: only the rule on statements after an await is kept. */
-  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#transaction(work, true);
-  }
-
-  async #transaction<T>(work: (tx: Queryable) => Promise<T>, pipelined: boolean): Promise<T> {
-    const result = await this.#exclusive(async () => {
-      // Statements issued together (writeMember) run one after the other, in the order issued.
-      let last: Promise<unknown> = Promise.resolve();
+  async pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const issued: { resolve(rows: unknown[]): void; reject(error: unknown): void }[] = [];
+    const batch: Encoded[] = [simple('BEGIN')];
+    let done: Promise<T>;
+    let answers: Promise<(Answer<object> | Error)[]>;
+    const release = await this.#turn();
+    try {
       let open = true;
       const tx: Queryable = {
         query: <R extends object>(sql: string, params: readonly unknown[] = []) => {
           if (!open) return Promise.reject(new Error('a pipelined transaction takes no statement after its first await'));
-          const run = last.then(() => this.#run<R>(sql, params));
-          last = run.catch(() => undefined);
-          return run;
+          batch.push(this.#encode(sql, params));
+          return new Promise<R[]>((resolve, reject) => issued.push({ resolve: resolve as (rows: unknown[]) => void, reject }));
         },
       };
-      await this.#run('BEGIN', []);
-      try {
-        const done = work(tx);
-        if (pipelined) open = false;
-        const value = await done;
-        await this.#run('COMMIT', []);
-        return value;
-      } catch (error) {
-        await last;
-        await this.#run('ROLLBACK', []);
-        throw error;
-      }
+      done = work(tx);
+      open = false;
+      batch.push(simple('COMMIT'));
+      answers = this.#postEach(batch);
+    } finally {
+      release();
+    }
+    let all: (Answer<object> | Error)[];
+    try {
+      all = await answers;
+    } catch (error) {
+      // The database thread is gone: nothing of the batch ran to its end.
+      for (const settle of issued) settle.reject(error);
+      await done.catch(() => undefined);
+      throw error;
+    }
+    issued.forEach((settle, i) => {
+      const answer = all[i + 1]!;
+      if (answer instanceof Error) settle.reject(answer);
+      else settle.resolve(answer.rows);
     });
-    // With the session already free for others: a commit may wait here for its WAL to reach the disk.
+    const value = await done;
+    const failure = all.find((a) => a instanceof Error);
+    if (failure) throw failure;
+    // PostgreSQL answers the COMMIT of a transaction a statement aborted with ROLLBACK.
+    if ((all.at(-1) as Answer<object>).command !== 'COMMIT') throw new Error('the transaction was rolled back');
     await this.afterCommit();
-    return result;
+    return value;
   }
 
   poolStats(): PoolStats {
-    return { total: 1, idle: this.#busy ? 0 : 1, waiting: this.#waiting };
+    return { total: 1, idle: this.#outstanding === 0 ? 1 : 0, waiting: this.#waiting };
   }
 
   async close(): Promise<void> {
-    await this.#session.catch(() => undefined);
+    // Every caller's statements are posted by the end of the last turn; the thread answers them before it closes.
+    await this.#session;
     await this.onClose();
   }
 
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /** Resolves when it is this caller's turn to post, with the function that ends the turn. */
+  #turn(): Promise<() => void> {
     this.#waiting++;
-    const turn = this.#session.catch(() => undefined).then(async () => {
+    let release!: () => void;
+    const ended = new Promise<void>((resolve) => (release = resolve));
+    const turn = this.#session.then(() => {
       this.#waiting--;
-      this.#busy = true;
-      try {
-        return await work();
-      } finally {
-        this.#busy = false;
-      }
+      return release;
     });
-    this.#session = turn;
+    this.#session = ended;
     return turn;
   }
 
-  /** One statement in the session; resolves with its rows (of the last result, for a script). */
-  async #run<R extends object>(sql: string, params: readonly unknown[]): Promise<R[]> {
-    // Without parameters, the simple protocol: it also runs scripts of several statements (migrations).
-    if (params.length === 0) return this.#answer<R>(serialize.query(sql), undefined);
-    let statement = this.#statements.get(sql);
-    const parts: Buffer[] = [];
-    if (!statement) {
-      statement = { name: `s${this.#statements.size + 1}`, sql };
-      parts.push(serialize.parse({ name: statement.name, text: sql, types: [] }));
-    }
-    parts.push(serialize.bind({ statement: statement.name, values: params as unknown[], valueMapper: prepareValue }));
-    if (!statement.columns) parts.push(serialize.describe({ type: 'P', name: '' }));
-    parts.push(serialize.execute({}), SYNC);
-    return this.#answer<R>(Buffer.concat(parts), statement);
+  /** Posts statements as one batch (in the caller's turn) and reads their answers; throws the first error. */
+  async #post<R extends object>(encoded: Encoded[]): Promise<Answer<R>[]> {
+    const answers = await this.#postEach<R>(encoded);
+    const failure = answers.find((a) => a instanceof Error);
+    if (failure) throw failure;
+    return answers as Answer<R>[];
   }
 
-  /** Sends one pipeline and reads its answer; a statement learns its name and columns from it. */
-  async #answer<R extends object>(message: Buffer, statement: Statement | undefined): Promise<R[]> {
+  /** Posts statements as one batch and reads each one's answer, or its error. */
+  async #postEach<R extends object>(encoded: Encoded[]): Promise<(Answer<R> | Error)[]> {
+    this.#outstanding++;
+    let outputs: Buffer[];
+    try {
+      outputs = await this.#thread.send(encoded.map((e) => e.bytes));
+    } finally {
+      this.#outstanding--;
+    }
+    return outputs.map((output, i) => {
+      try {
+        return this.#read<R>(output, encoded[i]!);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+  }
+
+  #encode(sql: string, params: readonly unknown[]): Encoded {
+    // Without parameters, the simple protocol: it also runs scripts of several statements (migrations).
+    if (params.length === 0) return simple(sql);
+    const values = { values: params as unknown[], valueMapper: prepareValue };
+    let statement = this.#statements.get(sql);
+    if (statement && !statement.parsed) {
+      // Its Parse is on its way and may yet fail: this one runs unnamed, by itself.
+      return {
+        bytes: Buffer.concat([serialize.parse({ text: sql, types: [] }), serialize.bind(values), serialize.describe({ type: 'P', name: '' }), serialize.execute({}), SYNC]),
+        parses: false,
+        sql,
+      };
+    }
+    const parts: Buffer[] = [];
+    const parses = !statement;
+    if (!statement) {
+      statement = { name: `s${++this.#statementCount}`, parsed: false };
+      this.#statements.set(sql, statement);
+      parts.push(serialize.parse({ name: statement.name, text: sql, types: [] }));
+    }
+    parts.push(serialize.bind({ statement: statement.name, ...values }));
+    if (!statement.columns) parts.push(serialize.describe({ type: 'P', name: '' }));
+    parts.push(serialize.execute({}), SYNC);
+    return { bytes: Buffer.concat(parts), statement, parses, sql };
+  }
+
+  /** Reads the answer to one statement; throws its error. */
+  #read<R extends object>(output: Buffer, { statement, parses, sql }: Encoded): Answer<R> {
     this.#messages = [];
-    const chunks: Buffer[] = [];
-    // The bytes are a view of PostgreSQL's output buffer, reused by the next write: copied.
-    await this.#pglite.execProtocolRawStream(message, { onRawData: (bytes) => void chunks.push(Buffer.from(bytes)) });
-    for (const chunk of chunks) this.#wire.emit('data', chunk);
+    this.#wire.emit('data', output);
     const messages = this.#messages;
     this.#messages = [];
 
     let error: DatabaseError | undefined;
     let columns = statement?.columns;
     let rows: R[] = [];
+    let command: string | undefined;
     for (const m of messages) {
       switch (m.name) {
         case 'parseComplete':
           // The server holds the named statement from now on, whatever follows.
-          if (statement) this.#statements.set(statement.sql, statement);
+          if (statement && parses) statement.parsed = true;
           break;
         case 'rowDescription':
           columns = describe(m as RowDescriptionMessage);
@@ -167,24 +270,29 @@ export class PgliteDatabase implements Database {
         case 'dataRow':
           if (columns) rows.push(toRow<R>(m as DataRowMessage, columns));
           break;
+        case 'commandComplete':
+          command = (m as CommandCompleteMessage).text;
+          break;
         case 'error':
           error ??= m as DatabaseError;
           break;
       }
     }
+    // A Parse that failed (or never ran, in an aborted transaction) is sent again next time.
+    if (statement && parses && !statement.parsed && this.#statements.get(sql) === statement) this.#statements.delete(sql);
     if (error) throw error;
-    return rows;
+    return { rows, command };
   }
 }
 
-function describe(message: RowDescriptionMessage): { names: string[]; parsers: Parser[] } {
+function describe(message: RowDescriptionMessage): Columns {
   return {
     names: message.fields.map((f) => f.name),
     parsers: message.fields.map((f) => types.getTypeParser(f.dataTypeID, 'text') as Parser),
   };
 }
 
-function toRow<R extends object>(message: DataRowMessage, columns: { names: string[]; parsers: Parser[] }): R {
+function toRow<R extends object>(message: DataRowMessage, columns: Columns): R {
   const row: Record<string, unknown> = {};
   const { names, parsers } = columns;
   for (let i = 0; i < names.length; i++) {

@@ -1,7 +1,7 @@
 /**
- * A read cache for the embedded store. PGlite runs PostgreSQL in this process, on this thread,
- * one statement at a time: each query costs 0.1–0.3 ms of the same CPU that serves HTTP, so a
- * phone fetching one event at a time is bound by the two reads behind it. The embedded store has
+ * A read cache for the embedded store. PGlite runs PostgreSQL in this process, on one thread of
+ * its own, one statement at a time: each query costs 0.1–0.3 ms of that thread and a round trip
+ * to it, so a phone fetching one event at a time is bound by the two reads behind it. The embedded store has
  * exactly one writer (this process: the DATA_DIR lock refuses any other), so a read's result
  * stays true until this process writes. The rule is therefore the simplest that is exact: any
  * statement that may write, and any transaction, makes every cached result stale.

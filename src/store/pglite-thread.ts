@@ -1,0 +1,95 @@
+/**
+ * The serving thread's side of pglite-worker.ts: batches of protocol messages posted in order,
+ * answered in order. The thread keeps the process alive only while a batch is waiting for its
+ * answer, as an in-thread PGlite would.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerBatch, WorkerOptions, WorkerReply } from './pglite-worker.js';
+
+/** The worker's module beside this one: compiled JavaScript, or its TypeScript when this runs from source. */
+function startWorker(options: WorkerOptions): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: options });
+  // Under tsx (the tests, the CLI), a worker does not inherit tsx's loader on Node 20: it registers it first.
+  const source = JSON.stringify(new URL('./pglite-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${source}))`, { eval: true, workerData: options });
+}
+
+interface Pending {
+  resolve(outputs: Buffer[]): void;
+  reject(error: Error): void;
+}
+
+export class PgliteThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  /** Set once the thread has ended or failed: every batch after it fails with this. */
+  #ended: Error | undefined;
+  readonly #exited: Promise<void>;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    this.#exited = new Promise((resolve) => {
+      this.#worker.once('exit', (code) => {
+        this.#fail(new Error(`the embedded database's thread ended (exit ${code})`));
+        resolve();
+      });
+    });
+    this.#worker.on('error', (error) => this.#fail(new Error(`the embedded database failed: ${error.message}`)));
+  }
+
+  /** Starts PGlite on the data directory `dir` in a new thread; resolves once it accepts statements. */
+  static start(dir: string): Promise<PgliteThread> {
+    const worker = startWorker({ dir });
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      const onExit = (code: number) => reject(new Error(`the embedded database's thread ended while starting (exit ${code})`));
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.once('message', (message: unknown) => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (message === 'ready') resolve(new PgliteThread(worker));
+        else reject(new Error(`unexpected first message from the embedded database's thread: ${String(message)}`));
+      });
+    });
+  }
+
+  /**
+   * Posts `messages` to run after every batch posted before; resolves with the backend's answer
+   * to each. Posting is synchronous, so callers order their batches by the order of their calls.
+   */
+  send(messages: readonly Buffer[]): Promise<Buffer[]> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    const id = this.#nextId++;
+    const answer = new Promise<Buffer[]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#worker.postMessage({ id, messages: messages as Buffer[] } satisfies WorkerBatch);
+    return answer;
+  }
+
+  /** Closes PGlite (a shutdown checkpoint) after every batch posted before, and ends the thread. */
+  async close(): Promise<void> {
+    if (this.#ended) return;
+    this.#worker.ref();
+    this.#worker.postMessage('close');
+    await this.#exited;
+  }
+
+  #settle(reply: WorkerReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if ('error' in reply) pending.reject(new Error(`the embedded database failed: ${reply.error}`));
+    else pending.resolve(reply.outputs.map((o) => Buffer.from(o.buffer, o.byteOffset, o.byteLength)));
+  }
+
+  #fail(error: Error): void {
+    this.#ended ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The embedded PostgreSQL on a thread of its own (worker_threads). PGlite runs PostgreSQL in
+ * WebAssembly on whichever thread loads it; on the serving thread its statements took half of
+ * that thread's time under a write load, while the second core of a small machine idled. Here
+ * the serving thread only encodes statements and parses answers (pglite-database.ts).
+ *
+ * It speaks in batches: each message is a list of protocol messages (each ending in Sync or a
+ * simple Query), run in order, and the answer is the backend's bytes for each, in one reply.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+
+export interface WorkerBatch {
+  id: number;
+  messages: Uint8Array[];
+}
+
+export type WorkerReply = { id: number; outputs: Uint8Array[] } | { id: number; error: string };
+
+export interface WorkerOptions {
+  dir: string;
+}
+
+if (!parentPort) throw new Error('pglite-worker.ts runs as a worker thread');
+const port = parentPort;
+const { dir } = workerData as WorkerOptions;
+const pglite = await PGlite.create(dir);
+
+/** Batches run one after another, in the order they were posted; closing waits for those before it. */
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (message: WorkerBatch | 'close') => {
+  queue = queue.then(async () => {
+    if (message === 'close') {
+      await pglite.close();
+      port.close();
+      return;
+    }
+    let reply: WorkerReply;
+    const outputs: Uint8Array[] = [];
+    try {
+      for (const bytes of message.messages) outputs.push(await exchange(bytes));
+      reply = { id: message.id, outputs };
+    } catch (error) {
+      reply = { id: message.id, error: (error as Error).message };
+    }
+    port.postMessage(reply, outputs.map((o) => o.buffer as ArrayBuffer));
+  });
+});
+port.postMessage('ready');
+
+/**
+ * One exchange with the backend. Through the streaming call: the plain synchronous one also
+ * parses every answer into a list that nothing ever empties. Its file-system sync is a no-op on
+ * Node (durability.ts makes commits durable). The bytes arrive in views of a buffer the next
+ * write reuses: copied, into one buffer that can be moved to the serving thread.
+ */
+async function exchange(bytes: Uint8Array): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  await pglite.execProtocolRawStream(bytes, {
+    syncToFs: false,
+    onRawData: (chunk) => {
+      chunks.push(chunk.slice());
+      length += chunk.length;
+    },
+  });
+  if (chunks.length === 1) return chunks[0]!;
+  const output = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    output.set(chunk, at);
+    at += chunk.length;
+  }
+  return output;
+}
