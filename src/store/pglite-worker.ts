@@ -7,7 +7,7 @@
  * It speaks in batches: each message is a list of protocol messages (each ending in Sync or a
  * simple Query), run in order, and the answer is the backend's bytes for each, in one reply.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
 export interface WorkerBatch {
@@ -29,24 +29,49 @@ const pglite = await PGlite.create(dir);
 /** Batches run one after another, in the order they were posted; closing waits for those before it. */
 let queue: Promise<void> = Promise.resolve();
 
+/**
+ * How long the thread keeps looking for the next batch before it sleeps. A thread woken from
+ * sleep costs tens of microseconds here (more under a hypervisor), as much as a small statement:
+ * looking for 0.2 ms catches the next statement of a busy server, or of the same request, awake.
+ * Interleaved runs of 2 000 x 4 KiB PUTs by 8 clients: 1 775 files/s on average against 1 623.
+ */
+const SPIN_MS = 0.2;
+
 port.on('message', (message: WorkerBatch | 'close') => {
   queue = queue.then(async () => {
-    if (message === 'close') {
-      await pglite.close();
-      port.close();
-      return;
+    // Batches that arrive while this one runs or while the thread looks are taken here, in order.
+    let next: WorkerBatch | 'close' | undefined = message;
+    while (next !== undefined) {
+      if (next === 'close') {
+        await pglite.close();
+        port.close();
+        return;
+      }
+      await handle(next);
+      next = undefined;
+      const until = performance.now() + SPIN_MS;
+      while (performance.now() < until) {
+        const got = receiveMessageOnPort(port);
+        if (got) {
+          next = got.message as WorkerBatch | 'close';
+          break;
+        }
+      }
     }
-    let reply: WorkerReply;
-    const outputs: Uint8Array[] = [];
-    try {
-      for (const bytes of message.messages) outputs.push(await exchange(bytes));
-      reply = { id: message.id, outputs };
-    } catch (error) {
-      reply = { id: message.id, error: (error as Error).message };
-    }
-    port.postMessage(reply, outputs.map((o) => o.buffer as ArrayBuffer));
   });
 });
+
+async function handle(message: WorkerBatch): Promise<void> {
+  let reply: WorkerReply;
+  const outputs: Uint8Array[] = [];
+  try {
+    for (const bytes of message.messages) outputs.push(await exchange(bytes));
+    reply = { id: message.id, outputs };
+  } catch (error) {
+    reply = { id: message.id, error: (error as Error).message };
+  }
+  port.postMessage(reply, outputs.map((o) => o.buffer as ArrayBuffer));
+}
 port.postMessage('ready');
 
 /**
