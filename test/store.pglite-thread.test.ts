@@ -1,0 +1,49 @@
+/**
+ * The embedded database's thread (store/pglite-thread.ts): batches answered in order, each
+ * message its own answer; a store it cannot open, and a thread that has closed, give errors
+ * rather than a wait.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { parse, serialize } from 'pg-protocol';
+import type { BackendMessage, DataRowMessage } from 'pg-protocol/dist/messages.js';
+import { embeddedDatabaseDir } from '../src/store/open.js';
+import { PgliteThread } from '../src/store/pglite-thread.js';
+import { createTestLocation, type TestLocation } from './helpers/store.js';
+
+let location: TestLocation;
+before(async () => {
+  location = await createTestLocation({ migrated: true, embedded: true });
+});
+after(() => location.remove());
+
+/** The values of the DataRows of one answer. */
+function values(output: Buffer): (string | null)[] {
+  const messages: BackendMessage[] = [];
+  const wire = new EventEmitter();
+  void parse(wire as unknown as NodeJS.ReadableStream, (m) => void messages.push(m));
+  wire.emit('data', output);
+  return messages.filter((m) => m.name === 'dataRow').flatMap((m) => (m as DataRowMessage).fields);
+}
+
+test('batches posted back to back are answered in order, one answer per message; a closed thread refuses more', async () => {
+  const thread = await PgliteThread.start(embeddedDatabaseDir(location.dataDir));
+  const select = (n: number) => serialize.query(`SELECT ${n} AS n`);
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => thread.send([select(i), select(i + 100)])));
+  assert.deepEqual(answers.map((batch) => batch.map((output) => values(output)[0])), Array.from({ length: 20 }, (_, i) => [String(i), String(i + 100)]));
+  // A session's state carries from one batch to the next: it is one connection.
+  await thread.send([serialize.query('CREATE TEMPORARY TABLE probe (n int)'), serialize.query('INSERT INTO probe VALUES (7)')]);
+  assert.deepEqual(values((await thread.send([serialize.query('SELECT n FROM probe')]))[0]!), ['7']);
+  await thread.close();
+  await assert.rejects(thread.send([select(1)]), /thread ended/);
+});
+
+test('a data directory PGlite cannot open fails the start with its error', async () => {
+  const broken = path.join(location.dataDir, 'broken');
+  fs.cpSync(embeddedDatabaseDir(location.dataDir), broken, { recursive: true });
+  fs.writeFileSync(path.join(broken, 'PG_VERSION'), '9\n');
+  await assert.rejects(PgliteThread.start(broken), /PGlite failed to initialize/);
+});
