@@ -21,11 +21,11 @@ before(async () => {
 after(() => location.remove());
 
 /** The values of the DataRows of one answer. */
-function values(output: Buffer): (string | null)[] {
+function values(output: Buffer[]): (string | null)[] {
   const messages: BackendMessage[] = [];
   const wire = new EventEmitter();
   void parse(wire as unknown as NodeJS.ReadableStream, (m) => void messages.push(m));
-  wire.emit('data', output);
+  for (const chunk of output) wire.emit('data', chunk);
   return messages.filter((m) => m.name === 'dataRow').flatMap((m) => (m as DataRowMessage).fields);
 }
 

@@ -201,7 +201,7 @@ export class PgliteDatabase implements Database {
   /** Posts statements as one batch and reads each one's answer, or its error. */
   async #postEach<R extends object>(encoded: Encoded[]): Promise<(Answer<R> | Error)[]> {
     this.#outstanding++;
-    let outputs: Buffer[];
+    let outputs: Buffer[][];
     try {
       outputs = await this.#thread.send(encoded.map((e) => e.bytes));
     } finally {
@@ -243,9 +243,9 @@ export class PgliteDatabase implements Database {
   }
 
   /** Reads the answer to one statement; throws its error. */
-  #read<R extends object>(output: Buffer, { statement, parses, sql }: Encoded): Answer<R> {
+  #read<R extends object>(output: readonly Buffer[], { statement, parses, sql }: Encoded): Answer<R> {
     this.#messages = [];
-    this.#wire.emit('data', output);
+    for (const chunk of output) this.#wire.emit('data', chunk);
     const messages = this.#messages;
     this.#messages = [];
 

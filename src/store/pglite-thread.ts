@@ -15,7 +15,7 @@ function startWorker(options: WorkerOptions): Worker {
 }
 
 interface Pending {
-  resolve(outputs: Buffer[]): void;
+  resolve(outputs: Buffer[][]): void;
   reject(error: Error): void;
 }
 
@@ -59,12 +59,13 @@ export class PgliteThread {
 
   /**
    * Posts `messages` to run after every batch posted before; resolves with the backend's answer
-   * to each. Posting is synchronous, so callers order their batches by the order of their calls.
+   * to each, in chunks. Posting is synchronous, so callers order their batches by the order of
+   * their calls.
    */
-  send(messages: readonly Buffer[]): Promise<Buffer[]> {
+  send(messages: readonly Buffer[]): Promise<Buffer[][]> {
     if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#nextId++;
-    const answer = new Promise<Buffer[]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const answer = new Promise<Buffer[][]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
     this.#worker.postMessage({ id, messages: messages as Buffer[] } satisfies WorkerBatch);
     return answer;
@@ -84,7 +85,7 @@ export class PgliteThread {
     this.#pending.delete(reply.id);
     if (this.#pending.size === 0) this.#worker.unref();
     if ('error' in reply) pending.reject(new Error(`the embedded database failed: ${reply.error}`));
-    else pending.resolve(reply.outputs.map((o) => Buffer.from(o.buffer, o.byteOffset, o.byteLength)));
+    else pending.resolve(reply.outputs.map((chunks) => chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))));
   }
 
   #fail(error: Error): void {

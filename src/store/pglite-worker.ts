@@ -5,7 +5,8 @@
  * the serving thread only encodes statements and parses answers (pglite-database.ts).
  *
  * It speaks in batches: each message is a list of protocol messages (each ending in Sync or a
- * simple Query), run in order, and the answer is the backend's bytes for each, in one reply.
+ * simple Query), run in order, and the answer is the backend's bytes for each (as the chunks
+ * PGlite wrote them), in one reply.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
@@ -15,7 +16,8 @@ export interface WorkerBatch {
   messages: Uint8Array[];
 }
 
-export type WorkerReply = { id: number; outputs: Uint8Array[] } | { id: number; error: string };
+/** `outputs[i]`: the chunks of the answer to `messages[i]`. */
+export type WorkerReply = { id: number; outputs: Uint8Array[][] } | { id: number; error: string };
 
 export interface WorkerOptions {
   dir: string;
@@ -63,39 +65,25 @@ port.on('message', (message: WorkerBatch | 'close') => {
 
 async function handle(message: WorkerBatch): Promise<void> {
   let reply: WorkerReply;
-  const outputs: Uint8Array[] = [];
+  const outputs: Uint8Array[][] = [];
   try {
     for (const bytes of message.messages) outputs.push(await exchange(bytes));
     reply = { id: message.id, outputs };
   } catch (error) {
     reply = { id: message.id, error: (error as Error).message };
   }
-  port.postMessage(reply, outputs.map((o) => o.buffer as ArrayBuffer));
+  port.postMessage(reply, outputs.flat().map((chunk) => chunk.buffer as ArrayBuffer));
 }
 port.postMessage('ready');
 
 /**
  * One exchange with the backend. Through the streaming call: the plain synchronous one also
  * parses every answer into a list that nothing ever empties. Its file-system sync is a no-op on
- * Node (durability.ts makes commits durable). The bytes arrive in views of a buffer the next
- * write reuses: copied, into one buffer that can be moved to the serving thread.
+ * Node (durability.ts makes commits durable). The chunks are views of a buffer the next write
+ * reuses: each is copied once, into a buffer of its own that can be moved to the serving thread.
  */
-async function exchange(bytes: Uint8Array): Promise<Uint8Array> {
+async function exchange(bytes: Uint8Array): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
-  let length = 0;
-  await pglite.execProtocolRawStream(bytes, {
-    syncToFs: false,
-    onRawData: (chunk) => {
-      chunks.push(chunk.slice());
-      length += chunk.length;
-    },
-  });
-  if (chunks.length === 1) return chunks[0]!;
-  const output = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    output.set(chunk, at);
-    at += chunk.length;
-  }
-  return output;
+  await pglite.execProtocolRawStream(bytes, { syncToFs: false, onRawData: (chunk) => void chunks.push(chunk.slice()) });
+  return chunks;
 }
