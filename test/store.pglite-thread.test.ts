@@ -1,7 +1,8 @@
 /**
  * The embedded database's thread (store/pglite-thread.ts): batches answered in order, each
  * message its own answer; a store it cannot open, and a thread that has closed, give errors
- * rather than a wait.
+ * rather than a wait. And PgliteDatabase's commit hook (the WAL flush) for writes outside a
+ * transaction.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -11,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { parse, serialize } from 'pg-protocol';
 import type { BackendMessage, DataRowMessage } from 'pg-protocol/dist/messages.js';
 import { embeddedDatabaseDir } from '../src/store/open.js';
+import { PgliteDatabase } from '../src/store/pglite-database.js';
 import { PgliteThread } from '../src/store/pglite-thread.js';
 import { createTestLocation, type TestLocation } from './helpers/store.js';
 
@@ -46,4 +48,23 @@ test('a data directory PGlite cannot open fails the start with its error', async
   fs.cpSync(embeddedDatabaseDir(location.dataDir), broken, { recursive: true });
   fs.writeFileSync(path.join(broken, 'PG_VERSION'), '9\n');
   await assert.rejects(PgliteThread.start(broken), /PGlite failed to initialize/);
+});
+
+test('a write outside a transaction is acknowledged after the commit hook, as a transaction is; a read is not held', async () => {
+  const thread = await PgliteThread.start(embeddedDatabaseDir(location.dataDir));
+  const commits: string[] = [];
+  const db = new PgliteDatabase(thread, () => thread.close(), () => void commits.push('commit'));
+  try {
+    await db.query('CREATE TABLE autocommit_probe (n int)');
+    await db.query('INSERT INTO autocommit_probe VALUES ($1)', [1]);
+    await db.query('WITH gone AS (DELETE FROM autocommit_probe WHERE n = $1 RETURNING n) SELECT count(*) FROM gone', [1]);
+    assert.equal(commits.length, 3);
+    await db.query('SELECT n FROM autocommit_probe WHERE n = $1', [1]);
+    await db.query('WITH c AS (SELECT count(*) AS n FROM autocommit_probe) SELECT n FROM c');
+    assert.equal(commits.length, 3);
+    await db.transaction((tx) => tx.query('INSERT INTO autocommit_probe VALUES ($1)', [2]));
+    assert.equal(commits.length, 4);
+  } finally {
+    await db.close();
+  }
 });

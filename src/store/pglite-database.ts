@@ -22,6 +22,7 @@ import { prepareValue } from 'pg/lib/utils.js';
 import type { Database, PoolStats, Queryable } from './db.js';
 import type { PgliteThread } from './pglite-thread.js';
 import { types } from './pg-types.js';
+import { mayWrite } from './read-cache.js';
 
 type Parser = (text: string) => unknown;
 
@@ -95,7 +96,10 @@ export class PgliteDatabase implements Database {
     } finally {
       release();
     }
-    return (await answer)[0]!.rows;
+    const [{ rows }] = (await answer) as [Answer<R>];
+    // A statement outside a transaction commits by itself: acknowledged once durable, like a transaction.
+    if (mayWrite(sql)) await this.afterCommit();
+    return rows;
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {

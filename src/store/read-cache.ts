@@ -27,7 +27,12 @@ const VOLATILE = /\b(now|current_timestamp|current_date|current_time|localtime|l
  * the next write. A statement reading no table (`SELECT 1`, the health probe) always runs.
  */
 export function isCacheableRead(sql: string): boolean {
-  return /^\s*(SELECT|WITH)\b/i.test(sql) && /\bFROM\b/i.test(sql) && !WRITES.test(sql) && !VOLATILE.test(sql);
+  return !mayWrite(sql) && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql);
+}
+
+/** Whether a statement may change stored data (anything but a SELECT, or a WITH, that writes nothing). */
+export function mayWrite(sql: string): boolean {
+  return !/^\s*(SELECT|WITH)\b/i.test(sql) || WRITES.test(sql);
 }
 
 interface Entry {
