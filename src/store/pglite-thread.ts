@@ -10,8 +10,10 @@ import type { WorkerBatch, WorkerOptions, WorkerReply } from './pglite-worker.js
 function startWorker(options: WorkerOptions): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: options });
   // Under tsx (the tests, the CLI), a worker does not inherit tsx's loader on Node 20: it registers it first.
+  // Both are resolved here: code evaluated in a worker resolves bare names from the working directory.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const source = JSON.stringify(new URL('./pglite-worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${source}))`, { eval: true, workerData: options });
+  return new Worker(`import(${tsx}).then((tsx) => tsx.register()).then(() => import(${source}))`, { eval: true, workerData: options });
 }
 
 interface Pending {
