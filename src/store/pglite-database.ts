@@ -11,8 +11,8 @@
  *
  * PGlite is one session. A caller's statements are posted to its thread in the order callers
  * take their turns, and a turn ends as soon as they are posted, except for a transaction whose
- * statements depend on earlier answers (`transaction`), which keeps it until its COMMIT is
- * posted. So while the serving thread answers HTTP, the database thread always has the next
+ * statements depend on earlier answers (`transaction`), which keeps it until its COMMIT (or
+ * ROLLBACK) is posted. So while the serving thread answers HTTP, the database thread always has the next
  * statements to run: a pipelined write (`pipelined`) is one batch, BEGIN to COMMIT.
  */
 import { EventEmitter } from 'node:events';
@@ -105,6 +105,8 @@ export class PgliteDatabase implements Database {
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const release = await this.#turn();
     let value: T;
+    // The turn passes on once COMMIT or ROLLBACK is posted: what others post runs after it.
+    let ended: Promise<Answer<object>[]>;
     try {
       // BEGIN goes out with the first statement; its answer is read with that statement's.
       const begun = this.#post([simple('BEGIN')]);
@@ -114,14 +116,17 @@ export class PgliteDatabase implements Database {
         value = await work(tx);
         await begun;
       } catch (error) {
-        await this.#post([simple('ROLLBACK')]).catch(() => undefined);
+        ended = this.#post([simple('ROLLBACK')]);
+        release();
+        await ended.catch(() => undefined);
         throw error;
       }
-      const [committed] = await this.#post([simple('COMMIT')]);
-      if (committed!.command !== 'COMMIT') throw new Error('the transaction was rolled back');
+      ended = this.#post([simple('COMMIT')]);
     } finally {
       release();
     }
+    const [committed] = await ended;
+    if (committed!.command !== 'COMMIT') throw new Error('the transaction was rolled back');
     await this.afterCommit();
     return value;
   }
