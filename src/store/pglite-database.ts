@@ -69,8 +69,6 @@ export class PgliteDatabase implements Database {
   /** Resolves when the next caller may post its statements. */
   #session: Promise<unknown> = Promise.resolve();
   #waiting = 0;
-  /** Batches posted and not yet answered. */
-  #outstanding = 0;
   /** Messages of the answer being read, delivered by pg-protocol's parser. */
   #messages: BackendMessage[] = [];
   readonly #wire = new EventEmitter();
@@ -116,9 +114,8 @@ export class PgliteDatabase implements Database {
         value = await work(tx);
         await begun;
       } catch (error) {
-        ended = this.#post([simple('ROLLBACK')]);
-        release();
-        await ended.catch(() => undefined);
+        // Not awaited: what others post runs after it, and a failed ROLLBACK has nothing to add.
+        this.#post([simple('ROLLBACK')]).catch(() => undefined);
         throw error;
       }
       ended = this.#post([simple('COMMIT')]);
@@ -177,7 +174,7 @@ export class PgliteDatabase implements Database {
   }
 
   poolStats(): PoolStats {
-    return { total: 1, idle: this.#outstanding === 0 ? 1 : 0, waiting: this.#waiting };
+    return { total: 1, idle: this.#thread.unanswered === 0 ? 1 : 0, waiting: this.#waiting };
   }
 
   async close(): Promise<void> {
@@ -209,13 +206,7 @@ export class PgliteDatabase implements Database {
 
   /** Posts statements as one batch and reads each one's answer, or its error. */
   async #postEach<R extends object>(encoded: Encoded[]): Promise<(Answer<R> | Error)[]> {
-    this.#outstanding++;
-    let outputs: Buffer[][];
-    try {
-      outputs = await this.#thread.send(encoded.map((e) => e.bytes));
-    } finally {
-      this.#outstanding--;
-    }
+    const outputs = await this.#thread.send(encoded.map((e) => e.bytes));
     return outputs.map((output, i) => {
       try {
         return this.#read<R>(output, encoded[i]!);

@@ -73,6 +73,11 @@ export class PgliteThread {
     return answer;
   }
 
+  /** Batches posted and not yet answered. */
+  get unanswered(): number {
+    return this.#pending.size;
+  }
+
   /** Closes PGlite (a shutdown checkpoint) after every batch posted before, and ends the thread. */
   async close(): Promise<void> {
     if (this.#ended) return;

@@ -67,17 +67,17 @@ port.on('message', (message: WorkerBatch | 'close') => {
 });
 
 async function handle(message: WorkerBatch): Promise<void> {
-  let reply: WorkerReply;
-  const outputs: Uint8Array[][] = [];
+  let outputs: Uint8Array[][];
   try {
+    outputs = [];
     for (const bytes of message.messages) outputs.push(await exchange(bytes));
-    reply = { id: message.id, outputs };
   } catch (error) {
-    reply = { id: message.id, error: (error as Error).message };
+    port.postMessage({ id: message.id, error: (error as Error).message } satisfies WorkerReply);
+    return;
   }
   // Moving a buffer costs more than copying a small one (most answers are a few hundred bytes).
   const moved = outputs.flat().filter((chunk) => chunk.byteLength >= MOVE_BYTES);
-  port.postMessage(reply, moved.map((chunk) => chunk.buffer as ArrayBuffer));
+  port.postMessage({ id: message.id, outputs } satisfies WorkerReply, moved.map((chunk) => chunk.buffer as ArrayBuffer));
 }
 port.postMessage('ready');
 
