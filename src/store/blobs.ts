@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database, Queryable } from './db.js';
+import { openDirectSpool, probeDirectWrites, type Spool } from './direct-io.js';
 import type { Beside } from './nodes.js';
 
 /** The body was longer than allowed (the caller answers 413). */
@@ -109,6 +110,8 @@ export class FileBlobStore implements BlobStore {
   /** Folders of bodies known to exist, so that publish() makes each once. */
   readonly #folders = new Set<string>();
   readonly #folderSyncs = new FolderSyncs();
+  /** Whether the staging folder takes O_DIRECT writes, probed on the first large upload. */
+  #directWrites: Promise<boolean> | undefined;
 
   constructor(root: string) {
     this.#root = root;
@@ -127,8 +130,7 @@ export class FileBlobStore implements BlobStore {
     const discard = () => fsp.unlink(tmpFile).catch(ignoreMissing);
     // A small body stays in memory until publish() writes it; a larger one goes to tmpFile as it arrives.
     let held: Buffer[] | undefined = [];
-    let file: fsp.FileHandle | undefined;
-    let writer: StagingWriter | undefined;
+    let writer: Spool | undefined;
     let size = 0;
     try {
       // Read through an iterator that does not destroy the body when we fail (body too large,
@@ -142,8 +144,7 @@ export class FileBlobStore implements BlobStore {
           continue;
         }
         if (!writer) {
-          file = await fsp.open(tmpFile, 'wx');
-          writer = new StagingWriter(file);
+          writer = await this.#openSpool(tmpFile);
           for (const earlier of held ?? []) await writer.write(earlier);
           held = undefined;
         }
@@ -156,14 +157,21 @@ export class FileBlobStore implements BlobStore {
       // stays usable. On the next tick: the stream notices only then that the iterator has let go.
       if (!body.destroyed) process.nextTick(() => body.resume());
       await writer?.abandon();
-      if (file) await discard();
+      if (writer) await discard();
       throw error;
     } finally {
-      await file?.close().catch(noop);
+      await writer?.close().catch(noop);
     }
     const sha256 = hash.digest('hex');
     const staged: HeldBlob | SpooledBlob = held ? { sha256, size, discard: async () => {}, bytes: Buffer.concat(held, size) } : { sha256, size, discard, tmpFile };
     return staged;
+  }
+
+  /** Large bodies go past the page cache where the file system allows it (direct-io.ts); else through it. */
+  async #openSpool(tmpFile: string): Promise<Spool> {
+    this.#directWrites ??= probeDirectWrites(this.#tmp);
+    const direct = (await this.#directWrites) ? await openDirectSpool(tmpFile) : undefined;
+    return direct ?? new StagingWriter(await fsp.open(tmpFile, 'wx'));
   }
 
   /** Writes the body as a file, even a small one (a restore writes what a backup holds as files). */
@@ -420,11 +428,12 @@ function ignoreMissing(error: NodeJS.ErrnoException): void {
 }
 
 /**
- * Writes a body to its staging file while the request goes on being read and hashed: one
+ * Writes a body to its staging file through the page cache (where direct writes are refused, or
+ * the pool of aligned blocks is taken) while the request goes on being read and hashed: one
  * pwritev(2) at a time (concurrent writes to one file only queue on its inode lock), each taking
  * every chunk that arrived while the previous one ran. Memory is bounded by PENDING_BYTES.
  */
-class StagingWriter {
+class StagingWriter implements Spool {
   readonly #file: fsp.FileHandle;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -456,6 +465,10 @@ class StagingWriter {
   /** Waits for the write and sync still running, so the file can be closed and removed. */
   async abandon(): Promise<void> {
     while (this.#writing || this.#syncing) await (this.#writing ?? this.#syncing);
+  }
+
+  close(): Promise<void> {
+    return this.#file.close();
   }
 
   /** Writes what is pending, then what arrived meanwhile, until nothing is left or a write fails. */

@@ -1,0 +1,96 @@
+/**
+ * Large bodies written past the page cache: whole blocks with O_DIRECT, the unaligned tail and
+ * small bodies through the cache, the same bytes in the file whatever the size; a bounded pool.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { DIRECT_ALIGNMENT, DIRECT_BLOCK_BYTES, openDirectSpool, probeDirectWrites, type Spool } from '../src/store/direct-io.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'davenport-direct-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const direct = await probeDirectWrites(dir);
+const skip = direct ? false : 'the file system of the temporary folder takes no O_DIRECT writes';
+
+let files = 0;
+async function spool(): Promise<{ spool: Spool; file: string }> {
+  const file = path.join(dir, `body-${files++}`);
+  const opened = await openDirectSpool(file);
+  assert.ok(opened, 'the pool has blocks free');
+  return { spool: opened, file };
+}
+
+test('the probe leaves no file behind', () => {
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('bodies of every size around the block and the alignment are written whole and in order', { skip }, async () => {
+  const B = DIRECT_BLOCK_BYTES;
+  const A = DIRECT_ALIGNMENT;
+  for (const size of [0, 1, A - 1, A, B - 1, B, B + 1, B + A, 2 * B + A + 17, 3 * B]) {
+    const data = randomBytes(size);
+    const { spool: s, file } = await spool();
+    // Uneven chunks, some crossing a block's end.
+    for (let at = 0, step = 1; at < size; at += step, step = (step * 31 + 7) % 900_000 + 1) await s.write(data.subarray(at, at + step));
+    await s.finish();
+    await s.close();
+    assert.ok(fs.readFileSync(file).equals(data), `a body of ${size} bytes`);
+  }
+});
+
+test('the pool serves a bounded number of spools at once; a closed one gives its blocks back', { skip }, async () => {
+  const open: Spool[] = [];
+  for (;;) {
+    const s = await openDirectSpool(path.join(dir, `busy-${open.length}`));
+    if (!s) break;
+    open.push(s);
+  }
+  assert.ok(open.length >= 2, `${open.length} spools at once`);
+  await open.pop()!.close();
+  const again = await openDirectSpool(path.join(dir, 'again'));
+  assert.ok(again, 'a closed spool gives its blocks back');
+  await Promise.all([...open, again].map((s) => s.close()));
+  // Closing twice is harmless and gives nothing back twice.
+  await again.close();
+  assert.equal(await countSpools(), open.length + 1);
+});
+
+test('a disk that fills mid-body fails the spool with ENOSPC, and close() still gives the blocks back', { skip }, async (t) => {
+  const small = path.join(dir, 'small-disk');
+  fs.mkdirSync(small);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', small], { stdio: 'pipe' });
+  } catch {
+    return t.skip('cannot mount a small tmpfs here (needs root)');
+  }
+  try {
+    if (!(await probeDirectWrites(small))) return t.skip('tmpfs takes no O_DIRECT writes on this kernel');
+    const before = await countSpools();
+    const s = await openDirectSpool(path.join(small, 'body'));
+    assert.ok(s);
+    await assert.rejects(async () => {
+      for (let i = 0; i < 4; i++) await s.write(Buffer.alloc(DIRECT_BLOCK_BYTES, i));
+      await s.finish();
+    }, { code: 'ENOSPC' });
+    await s.close();
+    assert.equal(await countSpools(), before);
+  } finally {
+    execFileSync('umount', [small]);
+  }
+});
+
+/** How many spools the pool can serve at once right now. */
+async function countSpools(): Promise<number> {
+  const spools: Spool[] = [];
+  for (;;) {
+    const s = await openDirectSpool(path.join(dir, `count-${files++}`));
+    if (!s) break;
+    spools.push(s);
+  }
+  await Promise.all(spools.map((s) => s.close()));
+  return spools.length;
+}
