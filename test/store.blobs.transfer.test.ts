@@ -146,6 +146,20 @@ test('a missing body is an error of the stream, before anything is sent', async 
   assert.equal(sink.received().length, 0);
 });
 
+test('more large uploads at once than the aligned blocks serve: each is staged whole with its hash, past the cache or through it', async () => {
+  // 12 bodies of 5 MiB and a bit, arriving interleaved: the pool serves 4 at once, the rest take the buffered writer.
+  const bodies = Array.from({ length: 12 }, () => randomBytes(5 * 1024 * 1024 + 4321));
+  const staged = await Promise.all(bodies.map((data) => blobs.stage(USER, chunked(data), data.length)));
+  for (const [i, data] of bodies.entries()) {
+    assert.equal(staged[i]!.size, data.length);
+    assert.equal(staged[i]!.sha256, sha256(data));
+    await blobs.publish(USER, staged[i]!);
+    await staged[i]!.discard();
+    assert.ok(fs.readFileSync(fileOf(sha256(data))).equals(data));
+  }
+  assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), []);
+});
+
 test('concurrent uploads into the same folders all land; a removed user starts afresh', async () => {
   const bodies = Array.from({ length: 40 }, (_, i) => Buffer.from(`body ${i % 10}`)); // duplicates on purpose
   await Promise.all(
