@@ -3,6 +3,7 @@
  * median with its ratio to Davenport from the same run.
  */
 import os from 'node:os';
+import type { DiskWrite } from './disk.js';
 import type { Outcome } from './outcome.js';
 import { higherIsBetter, type RowSpec } from './rows.js';
 
@@ -95,10 +96,17 @@ export interface Machine {
   started: Date;
   loadStart: number[];
   loadEnd: number[];
-  /** The disk's sequential write with fdatasync (bench/disk.ts), at start and at end, MB/s. */
-  diskStart: number;
-  diskEnd: number;
+  /** The disk's sequential durable write (bench/disk.ts), at start and at end. */
+  diskStart: DiskWrite;
+  diskEnd: DiskWrite | undefined;
   diskBytes: number;
+}
+
+function diskLine({ diskBytes, diskStart, diskEnd }: Machine): string {
+  const size = diskBytes >= 1024 ** 3 ? `${diskBytes / 1024 ** 3} GiB` : `${diskBytes / 1024 ** 2} MiB`;
+  const rate = (mbps: number | undefined) => (mbps === undefined ? 'refused' : `${Math.round(mbps)} MB/s`);
+  const both = (pick: (d: DiskWrite) => number | undefined) => `${rate(pick(diskStart))} at start, ${diskEnd ? rate(pick(diskEnd)) : '?'} at end`;
+  return `Disk: a new ${size} file written and fdatasynced past the page cache (O_DIRECT, as Davenport writes large bodies; \`dd oflag=direct conv=fdatasync\`) at ${both((d) => d.direct)}; through the page cache (\`dd conv=fdatasync\`) at ${both((d) => d.buffered)}. A durable streamed PUT cannot beat the first.`;
 }
 
 export function machineLine(machine: Machine, columns: readonly Column[]): string {
@@ -108,7 +116,7 @@ export function machineLine(machine: Machine, columns: readonly Column[]): strin
   return [
     `Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${os.type()} ${os.release()}; Node ${process.version}; loopback.`,
     `Load average at start ${load(machine.loadStart)}, at end ${load(machine.loadEnd)}. Run ${machine.started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
-    `Disk: a new ${machine.diskBytes >= 1024 ** 3 ? `${machine.diskBytes / 1024 ** 3} GiB` : `${machine.diskBytes / 1024 ** 2} MiB`} file written and fdatasynced (as \`dd conv=fdatasync\`) at ${Math.round(machine.diskStart)} MB/s at start, ${Math.round(machine.diskEnd)} MB/s at end (a durable streamed PUT is bound by the disk's write-back).`,
+    diskLine(machine),
     `Servers: ${servers}.`,
   ].join('\n');
 }

@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   }
   const specs = rowSpecs(options.sizes, !options.quick);
   const diskBytes = options.sizes.bigFileBytes;
-  const machine: Machine = { started: new Date(), loadStart: os.loadavg(), loadEnd: [], diskBytes, diskStart: measureDiskWrite(diskBytes), diskEnd: 0 };
+  const machine: Machine = { started: new Date(), loadStart: os.loadavg(), loadEnd: [], diskBytes, diskStart: measureDiskWrite(diskBytes), diskEnd: undefined };
   const targets = [davenportTarget(options.databaseUrl, { compiled: !options.quick }), ...options.peers.map((p) => PEER_TARGETS[p]())];
 
   const columns: Column[] = [];
