@@ -51,12 +51,13 @@ export async function get(req: DavRequest): Promise<void> {
   const source = textSources.get(node.kind);
   if (source) {
     // Content kept in the database (calendar objects, vCards): small, served whole.
-    const text = (await source(req.deps.db, req.user.id, [node.id])).get(node.id);
+    const text = req.text ?? (await source(req.deps.db, req.user.id, [node.id])).get(node.id);
     if (text === undefined) throw new DavError(404);
     koa.status = 200;
     koa.set('Content-Type', contentTypeFor(name, node.contentType));
-    koa.body = koa.method === 'HEAD' ? null : text;
-    koa.length = Buffer.byteLength(text);
+    // Also for HEAD (RFC 9110 §9.3.2: the GET's status and headers): Koa sends no body for it, and
+    // a null body would make the answer 204 without its Content-Type and Content-Length.
+    koa.body = text;
     return;
   }
   // Set as stored: Koa's `type` setter would append a charset to what the client chose.
