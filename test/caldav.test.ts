@@ -288,3 +288,35 @@ describe('COPY and MOVE of calendar objects', () => {
     assert.equal((await req('COPY', home + 'other/', { headers: { Destination: home + 'other2/' } })).status, 403);
   });
 });
+
+describe('reading one object', () => {
+  test('a GET or HEAD of a calendar object or a vCard takes one statement: the path and the text together', async () => {
+    // UIDs of their own: the fixtures' are taken by earlier tests in the same collections.
+    const event = fixture('weekly.ics').replace(/^UID:.*$/gm, 'UID:one-statement-event');
+    const card = fs.readFileSync(new URL('./fixtures/carddav/davx5-zoe.vcf', import.meta.url), 'utf8').replace(/^UID:.*$/m, 'UID:one-statement-card');
+    assert.equal((await putEvent(`${home}personal/one-statement.ics`, event)).status, 201);
+    const put = await req('PUT', '/dav/addressbooks/alice/contacts/one-statement.vcf', { body: card, headers: { 'Content-Type': 'text/vcard; charset=utf-8' } });
+    assert.equal(put.status, 201);
+    const db = server.deps.db;
+    const query = db.query.bind(db);
+    let statements = 0;
+    db.query = ((sql: string, params?: readonly unknown[]) => {
+      statements++;
+      return query(sql, params);
+    }) as typeof db.query;
+    try {
+      for (const [path, body] of [[`${home}personal/one-statement.ics`, event], ['/dav/addressbooks/alice/contacts/one-statement.vcf', card]] as const) {
+        for (const method of ['GET', 'HEAD']) {
+          statements = 0;
+          const res = await req(method, path);
+          assert.equal(res.status, 200);
+          assert.equal(await res.text(), method === 'GET' ? body : '');
+          assert.equal(res.headers.get('Content-Length'), String(Buffer.byteLength(body)));
+          assert.equal(statements, 1, `${method} ${path}`);
+        }
+      }
+    } finally {
+      db.query = query;
+    }
+  });
+});

@@ -32,6 +32,8 @@ export interface DavRequest {
   node: Node | undefined;
   /** The stored collection that holds (or would hold) the target, if any. */
   parent: Node | undefined;
+  /** The target's text, read with it for a GET or HEAD when the database keeps it (a calendar object, a vCard). */
+  text?: string | undefined;
   /** BASE_URL's path, '/' by default; every href starts with it. */
   prefix: string;
 }

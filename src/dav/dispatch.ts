@@ -78,7 +78,9 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     return;
   }
 
-  const { node, parent } = await resolvePath(deps.db, user.id, [target.space, ...target.segments]);
+  // A GET or HEAD of a calendar object or a vCard gets its text in the same statement.
+  const reads = koa.method === 'GET' || koa.method === 'HEAD';
+  const { node, parent, text } = await resolvePath(deps.db, user.id, [target.space, ...target.segments], { withText: reads });
   if (koa.method === 'OPTIONS') {
     answerOptions(koa, allowedMethods(target.space, Boolean(node), isCollection(node)));
     return;
@@ -100,6 +102,7 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     trailingSlash: target.trailingSlash,
     node,
     parent,
+    text,
     prefix,
   };
   await handler(req);

@@ -77,12 +77,25 @@ export interface Resolution {
   node?: Node;
   /** The node one segment up, when it exists. */
   parent?: Node;
+  /** The node's text, when asked for and it is kept in the database (a calendar object, a vCard). */
+  text?: string;
 }
 
-/** Finds the node at `segments` (the first names a space root) and its parent, in one query. */
-export async function resolvePath(q: Queryable, userId: number, segments: readonly string[]): Promise<Resolution> {
+/** Where the text of a node kept in the database lives (calendars.ts, addressbooks.ts), by kind. */
+const TEXT_TABLES: Partial<Record<NodeKind, string>> = { 'calendar-object': 'calendar_objects', 'address-object': 'address_objects' };
+/** The found node's text, for resolvePath's `withText`: read for the last segment's row only. */
+const FOUND_TEXT = `CASE WHEN walk.depth = cardinality($2::text[]) THEN CASE walk.kind ${Object.entries(TEXT_TABLES)
+  .map(([kind, table]) => `WHEN '${kind}' THEN (SELECT t.data FROM ${table} t WHERE t.user_id = walk.user_id AND t.node_id = walk.id)`)
+  .join(' ')} END END`;
+
+/**
+ * Finds the node at `segments` (the first names a space root) and its parent, in one query;
+ * `withText` also reads the node's text when the database keeps it, so that a GET of a calendar
+ * object or a vCard takes one statement, not two.
+ */
+export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false } = {}): Promise<Resolution> {
   if (segments.length === 0) return {};
-  const rows = await q.query<NodeRow & { depth: number }>(
+  const rows = await q.query<NodeRow & { depth: number; text?: string | null }>(
     `WITH RECURSIVE walk AS (
        SELECT ${COLUMNS}, 1 AS depth FROM nodes
         WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
@@ -91,13 +104,15 @@ export async function resolvePath(q: Queryable, userId: number, segments: readon
          FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
         WHERE w.depth < cardinality($2::text[])
      )
-     SELECT * FROM walk ORDER BY depth DESC LIMIT 2`,
+     SELECT *${withText ? `, ${FOUND_TEXT} AS text` : ''} FROM walk ORDER BY depth DESC LIMIT 2`,
     [userId, segments],
   );
   const result: Resolution = {};
   for (const row of rows) {
-    if (row.depth === segments.length) result.node = rowToNode(row);
-    else if (row.depth === segments.length - 1) result.parent = rowToNode(row);
+    if (row.depth === segments.length) {
+      result.node = rowToNode(row);
+      if (typeof row.text === 'string') result.text = row.text;
+    } else if (row.depth === segments.length - 1) result.parent = rowToNode(row);
   }
   return result;
 }
