@@ -88,15 +88,8 @@ const FOUND_TEXT = `CASE WHEN walk.depth = cardinality($2::text[]) THEN CASE wal
   .map(([kind, table]) => `WHEN '${kind}' THEN (SELECT t.data FROM ${table} t WHERE t.user_id = walk.user_id AND t.node_id = walk.id)`)
   .join(' ')} END END`;
 
-/**
- * Finds the node at `segments` (the first names a space root) and its parent, in one query;
- * `withText` also reads the node's text when the database keeps it, so that a GET of a calendar
- * object or a vCard takes one statement, not two.
- */
-export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false } = {}): Promise<Resolution> {
-  if (segments.length === 0) return {};
-  const rows = await q.query<NodeRow & { depth: number; text?: string | null }>(
-    `WITH RECURSIVE walk AS (
+/** The path walk (resolvePath): the node at `segments`, its parent, and with `text` the node's text. */
+const walkSql = (text: boolean) => `WITH RECURSIVE walk AS (
        SELECT ${COLUMNS}, 1 AS depth FROM nodes
         WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
        UNION ALL
@@ -104,9 +97,19 @@ export async function resolvePath(q: Queryable, userId: number, segments: readon
          FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
         WHERE w.depth < cardinality($2::text[])
      )
-     SELECT *${withText ? `, ${FOUND_TEXT} AS text` : ''} FROM walk ORDER BY depth DESC LIMIT 2`,
-    [userId, segments],
-  );
+     SELECT *${text ? `, ${FOUND_TEXT} AS text` : ''} FROM walk ORDER BY depth DESC LIMIT 2`;
+/** Built once: the walk runs for nearly every request. */
+const WALK = walkSql(false);
+const WALK_WITH_TEXT = walkSql(true);
+
+/**
+ * Finds the node at `segments` (the first names a space root) and its parent, in one query;
+ * `withText` also reads the node's text when the database keeps it, so that a GET of a calendar
+ * object or a vCard takes one statement, not two.
+ */
+export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false } = {}): Promise<Resolution> {
+  if (segments.length === 0) return {};
+  const rows = await q.query<NodeRow & { depth: number; text?: string | null }>(withText ? WALK_WITH_TEXT : WALK, [userId, segments]);
   const result: Resolution = {};
   for (const row of rows) {
     if (row.depth === segments.length) {

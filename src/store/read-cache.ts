@@ -27,12 +27,31 @@ const VOLATILE = /\b(now|current_timestamp|current_date|current_time|localtime|l
  * the next write. A statement reading no table (`SELECT 1`, the health probe) always runs.
  */
 export function isCacheableRead(sql: string): boolean {
-  return !mayWrite(sql) && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql);
+  return classify(sql).cacheable;
 }
 
 /** Whether a statement may change stored data (anything but a SELECT, or a WITH, that writes nothing). */
 export function mayWrite(sql: string): boolean {
-  return !/^\s*(SELECT|WITH)\b/i.test(sql) || WRITES.test(sql);
+  return classify(sql).writes;
+}
+
+/**
+ * What each statement text is, worked out once: the application runs a fixed set of statements,
+ * and matching the patterns above against a long one cost more than the rest of a cached read.
+ */
+const classified = new Map<string, { writes: boolean; cacheable: boolean }>();
+/** Bounds the map should some caller build statement texts without end. */
+const MAX_CLASSIFIED = 4096;
+
+function classify(sql: string): { writes: boolean; cacheable: boolean } {
+  let kind = classified.get(sql);
+  if (!kind) {
+    const writes = !/^\s*(SELECT|WITH)\b/i.test(sql) || WRITES.test(sql);
+    kind = { writes, cacheable: !writes && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql) };
+    if (classified.size >= MAX_CLASSIFIED) classified.clear();
+    classified.set(sql, kind);
+  }
+  return kind;
 }
 
 interface Entry {
