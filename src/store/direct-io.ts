@@ -8,8 +8,9 @@
  *
  * O_DIRECT asks for buffers, offsets and lengths aligned to the device's block. Node.js cannot
  * align a Buffer, but a WebAssembly memory is mapped whole pages at a time, so slices of one are
- * page-aligned. Whether the file system takes direct writes at all (tmpfs and some others refuse)
- * is probed once per folder; where it does not, bodies are written through the cache as before.
+ * page-aligned. Whether the file system takes direct writes at all (some refuse O_DIRECT, as tmpfs
+ * did before Linux 6.6) is probed once, where bodies are staged; where it does not, and when every
+ * block is taken, bodies are written through the cache.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
