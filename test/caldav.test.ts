@@ -289,6 +289,23 @@ describe('COPY and MOVE of calendar objects', () => {
   });
 });
 
+/** Counts the statements `work` sends through the server's db.query (not those of db.pipelined). */
+async function countQueries(work: () => Promise<void>): Promise<number> {
+  const db = server.deps.db;
+  const query = db.query.bind(db);
+  let statements = 0;
+  db.query = ((sql: string, params?: readonly unknown[]) => {
+    statements++;
+    return query(sql, params);
+  }) as typeof db.query;
+  try {
+    await work();
+  } finally {
+    db.query = query;
+  }
+  return statements;
+}
+
 describe('reading one object', () => {
   test('a GET or HEAD of a calendar object or a vCard takes one statement: the path and the text together', async () => {
     // UIDs of their own: the fixtures' are taken by earlier tests in the same collections.
@@ -297,26 +314,34 @@ describe('reading one object', () => {
     assert.equal((await putEvent(`${home}personal/one-statement.ics`, event)).status, 201);
     const put = await req('PUT', '/dav/addressbooks/alice/contacts/one-statement.vcf', { body: card, headers: { 'Content-Type': 'text/vcard; charset=utf-8' } });
     assert.equal(put.status, 201);
-    const db = server.deps.db;
-    const query = db.query.bind(db);
-    let statements = 0;
-    db.query = ((sql: string, params?: readonly unknown[]) => {
-      statements++;
-      return query(sql, params);
-    }) as typeof db.query;
-    try {
-      for (const [path, body] of [[`${home}personal/one-statement.ics`, event], ['/dav/addressbooks/alice/contacts/one-statement.vcf', card]] as const) {
-        for (const method of ['GET', 'HEAD']) {
-          statements = 0;
+    for (const [path, body] of [[`${home}personal/one-statement.ics`, event], ['/dav/addressbooks/alice/contacts/one-statement.vcf', card]] as const) {
+      for (const method of ['GET', 'HEAD']) {
+        const statements = await countQueries(async () => {
           const res = await req(method, path);
           assert.equal(res.status, 200);
           assert.equal(await res.text(), method === 'GET' ? body : '');
           assert.equal(res.headers.get('Content-Length'), String(Buffer.byteLength(body)));
-          assert.equal(statements, 1, `${method} ${path}`);
-        }
+        });
+        assert.equal(statements, 1, `${method} ${path}`);
       }
-    } finally {
-      db.query = query;
     }
+  });
+
+  test("a PUT into a calendar reads the calendar's settings with the path, and still follows them", async () => {
+    const tasks = `${home}tasks-only-settings/`;
+    const mk = await req('MKCALENDAR', tasks, {
+      body: `<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="${C}"><D:set><D:prop><C:supported-calendar-component-set><C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>`,
+    });
+    assert.equal(mk.status, 201);
+    let status = 0;
+    // The walk, then the write (one pipelined transaction): no statement of its own for the settings.
+    const statements = await countQueries(async () => {
+      status = (await putEvent(`${tasks}task.ics`, fixture('task-due.ics').replace(/^UID:.*$/gm, 'UID:settings-task'))).status;
+    });
+    assert.equal(status, 201);
+    assert.equal(statements, 1);
+    const refused = await putEvent(`${tasks}event.ics`, fixture('weekly.ics').replace(/^UID:.*$/gm, 'UID:settings-event'));
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /supported-calendar-component/);
   });
 });

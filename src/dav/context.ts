@@ -3,6 +3,7 @@ import type { AuthUser } from '../auth/authenticate.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../store/blobs.js';
+import type { CalendarSettings } from '../store/calendars.js';
 import type { Database } from '../store/db.js';
 import type { Node } from '../store/nodes.js';
 import type { Space } from './paths.js';
@@ -34,6 +35,8 @@ export interface DavRequest {
   parent: Node | undefined;
   /** The target's text, read with it for a GET or HEAD when the database keeps it (a calendar object, a vCard). */
   text?: string | undefined;
+  /** The parent's settings, read with it for a PUT when the parent is a calendar. */
+  parentCalendar?: CalendarSettings | undefined;
   /** BASE_URL's path, '/' by default; every href starts with it. */
   prefix: string;
 }

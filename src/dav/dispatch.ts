@@ -78,9 +78,11 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     return;
   }
 
-  // A GET or HEAD of a calendar object or a vCard gets its text in the same statement.
-  const reads = koa.method === 'GET' || koa.method === 'HEAD';
-  const { node, parent, text } = await resolvePath(deps.db, user.id, [target.space, ...target.segments], { withText: reads });
+  // A GET or HEAD of a calendar object or a vCard gets its text in the same statement, a PUT into
+  // a calendar the calendar's settings.
+  const withText = koa.method === 'GET' || koa.method === 'HEAD';
+  const withCalendar = koa.method === 'PUT' && target.space === 'calendars';
+  const { node, parent, text, parentCalendar } = await resolvePath(deps.db, user.id, [target.space, ...target.segments], { withText, withCalendar });
   if (koa.method === 'OPTIONS') {
     answerOptions(koa, allowedMethods(target.space, Boolean(node), isCollection(node)));
     return;
@@ -103,6 +105,7 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     node,
     parent,
     text,
+    parentCalendar,
     prefix,
   };
   await handler(req);

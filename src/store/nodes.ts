@@ -1,3 +1,4 @@
+import type { CalendarSettings } from './calendars.js';
 import type { Queryable } from './db.js';
 
 export type NodeKind = 'collection' | 'file' | 'calendar' | 'calendar-object' | 'addressbook' | 'address-object';
@@ -79,6 +80,8 @@ export interface Resolution {
   parent?: Node;
   /** The node's text, when asked for and it is kept in the database (a calendar object, a vCard). */
   text?: string;
+  /** The parent's settings, when asked for and the parent is a calendar. */
+  parentCalendar?: CalendarSettings;
 }
 
 /** Where the text of a node kept in the database lives (calendars.ts, addressbooks.ts), by kind. */
@@ -88,8 +91,12 @@ const FOUND_TEXT = `CASE WHEN walk.depth = cardinality($2::text[]) THEN CASE wal
   .map(([kind, table]) => `WHEN '${kind}' THEN (SELECT t.data FROM ${table} t WHERE t.user_id = walk.user_id AND t.node_id = walk.id)`)
   .join(' ')} END END`;
 
-/** The path walk (resolvePath): the node at `segments`, its parent, and with `text` the node's text. */
-const walkSql = (text: boolean) => `WITH RECURSIVE walk AS (
+/** The parent's calendar settings, for resolvePath's `withCalendar`: joined to the parent's row only. */
+const PARENT_CALENDAR = `LEFT JOIN calendars k ON walk.kind = 'calendar' AND walk.depth = cardinality($2::text[]) - 1
+       AND k.user_id = walk.user_id AND k.node_id = walk.id`;
+
+/** The path walk (resolvePath), with the found node's text and the parent's calendar settings when asked. */
+const walkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE walk AS (
        SELECT ${COLUMNS}, 1 AS depth FROM nodes
         WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
        UNION ALL
@@ -97,25 +104,36 @@ const walkSql = (text: boolean) => `WITH RECURSIVE walk AS (
          FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
         WHERE w.depth < cardinality($2::text[])
      )
-     SELECT *${text ? `, ${FOUND_TEXT} AS text` : ''} FROM walk ORDER BY depth DESC LIMIT 2`;
+     SELECT walk.*${text ? `, ${FOUND_TEXT} AS text` : ''}${calendar ? ', k.components AS calendar_components, k.timezone AS calendar_timezone' : ''}
+       FROM walk${calendar ? ` ${PARENT_CALENDAR}` : ''} ORDER BY depth DESC LIMIT 2`;
 /** Built once: the walk runs for nearly every request. */
-const WALK = walkSql(false);
-const WALK_WITH_TEXT = walkSql(true);
+const WALKS = [walkSql(false, false), walkSql(true, false), walkSql(false, true), walkSql(true, true)] as const;
+
+interface WalkRow extends NodeRow {
+  depth: number;
+  text?: string | null;
+  calendar_components?: string[] | null;
+  calendar_timezone?: string | null;
+}
 
 /**
  * Finds the node at `segments` (the first names a space root) and its parent, in one query;
  * `withText` also reads the node's text when the database keeps it, so that a GET of a calendar
- * object or a vCard takes one statement, not two.
+ * object or a vCard takes one statement, not two; `withCalendar` the parent's settings when it is
+ * a calendar, which a PUT into it validates against.
  */
-export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false } = {}): Promise<Resolution> {
+export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false, withCalendar = false } = {}): Promise<Resolution> {
   if (segments.length === 0) return {};
-  const rows = await q.query<NodeRow & { depth: number; text?: string | null }>(withText ? WALK_WITH_TEXT : WALK, [userId, segments]);
+  const rows = await q.query<WalkRow>(WALKS[Number(withText) + 2 * Number(withCalendar)]!, [userId, segments]);
   const result: Resolution = {};
   for (const row of rows) {
     if (row.depth === segments.length) {
       result.node = rowToNode(row);
       if (typeof row.text === 'string') result.text = row.text;
-    } else if (row.depth === segments.length - 1) result.parent = rowToNode(row);
+    } else if (row.depth === segments.length - 1) {
+      result.parent = rowToNode(row);
+      if (row.calendar_components) result.parentCalendar = { components: row.calendar_components, timezone: row.calendar_timezone ?? null };
+    }
   }
   return result;
 }
