@@ -106,7 +106,7 @@ const walkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE walk AS (
      )
      SELECT walk.*${text ? `, ${FOUND_TEXT} AS text` : ''}${calendar ? ', k.components AS calendar_components, k.timezone AS calendar_timezone' : ''}
        FROM walk${calendar ? ` ${PARENT_CALENDAR}` : ''} ORDER BY depth DESC LIMIT 2`;
-/** Built once: the walk runs for nearly every request. */
+/** Built once, as the walk runs for nearly every request; indexed by withText + 2 × withCalendar. */
 const WALKS = [walkSql(false, false), walkSql(true, false), walkSql(false, true), walkSql(true, true)] as const;
 
 interface WalkRow extends NodeRow {
