@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pageAlignedBuffer } from '../src/store/direct-io.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -36,9 +37,7 @@ function writeFile(bytes: number, dir: string, flags: string | number): number {
   const file = path.join(dir, `davenport-bench-disk-${process.pid}`);
   const fd = fs.openSync(file, flags);
   try {
-    // Page-aligned, as O_DIRECT asks: a WebAssembly memory is mapped whole pages at a time.
-    const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
-    const chunk = Buffer.from(new Memory({ initial: CHUNK_BYTES / 65536 }).buffer).fill(0x5a);
+    const chunk = pageAlignedBuffer(CHUNK_BYTES).fill(0x5a);
     const started = performance.now();
     for (let written = 0; written < bytes; ) written += fs.writeSync(fd, chunk, 0, Math.min(CHUNK_BYTES, bytes - written));
     fs.fdatasyncSync(fd);

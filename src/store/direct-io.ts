@@ -30,14 +30,19 @@ interface WasmMemory {
 const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory } }).WebAssembly;
 const WASM_PAGE_BYTES = 64 * 1024;
 
+/** A page-aligned buffer of `bytes` (a multiple of 64 KiB), as O_DIRECT asks; its pages are resident only once written. */
+export function pageAlignedBuffer(bytes: number): Buffer {
+  const pages = bytes / WASM_PAGE_BYTES;
+  return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+}
+
 /** Page-aligned blocks, made on first use; the memory's pages are only resident once written. */
 class AlignedBlocks {
   #free: Buffer[] | undefined;
 
   take(): Buffer | undefined {
     if (!this.#free) {
-      const pages = (POOL_BLOCKS * DIRECT_BLOCK_BYTES) / WASM_PAGE_BYTES;
-      const memory = Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+      const memory = pageAlignedBuffer(POOL_BLOCKS * DIRECT_BLOCK_BYTES);
       this.#free = Array.from({ length: POOL_BLOCKS }, (_, i) => memory.subarray(i * DIRECT_BLOCK_BYTES, (i + 1) * DIRECT_BLOCK_BYTES));
     }
     return this.#free.pop();
