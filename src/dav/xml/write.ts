@@ -1,19 +1,44 @@
 import type { Element, Node as DomNode } from '@xmldom/xmldom';
-import { NOT_XML_CHAR_PATTERN } from './chars.js';
 import { DAV } from './names.js';
-
-/** What escapeXml replaces: the characters it escapes, and those XML cannot carry at all. */
-const ESCAPED = new RegExp(`[&<>"\\r]|${NOT_XML_CHAR_PATTERN}`, 'g');
 
 /**
  * Escapes text for element content and attribute values. CR is written as a character
  * reference because an XML parser turns a raw CR into LF (calendar data needs its CRLFs).
- * Characters XML cannot carry (a control character in a stored vCard or a file name) become
- * U+FFFD, so that one odd value never makes a whole multistatus unreadable; GET still returns
- * the stored bytes as they are.
+ * Characters XML cannot carry (§2.2 Char: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
+ * surrogates, as NOT_XML_CHAR_PATTERN says) become U+FFFD, so that one odd value never makes a
+ * whole multistatus unreadable; GET still returns the stored bytes as they are. A loop over the
+ * code units, returning the text itself when nothing is replaced: a regular expression with
+ * look-behind for the surrogates made escaping a tenth of a large listing's work.
  */
 export function escapeXml(text: string): string {
-  return text.replace(ESCAPED, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : c === '\r' ? '&#13;' : '\uFFFD'));
+  let escaped = '';
+  /** Where the text not yet copied into `escaped` begins. */
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let replacement: string;
+    if (c === 0x26) replacement = '&amp;';
+    else if (c === 0x3c) replacement = '&lt;';
+    else if (c === 0x3e) replacement = '&gt;';
+    else if (c === 0x22) replacement = '&quot;';
+    else if (c === 0x0d) replacement = '&#13;';
+    else if (c < 0x20) {
+      if (c === 0x09 || c === 0x0a) continue;
+      replacement = '\uFFFD';
+    } else if (c < 0xd800) continue;
+    else if (c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      i++;
+      continue;
+    } else if (c <= 0xdfff || c >= 0xfffe) replacement = '\uFFFD';
+    else continue;
+    escaped += text.slice(copied, i) + replacement;
+    copied = i + 1;
+  }
+  return copied === 0 ? text : escaped + text.slice(copied);
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**
@@ -21,9 +46,10 @@ export function escapeXml(text: string): string {
  * namespace is declared inline as the default namespace, so each element stands on its own.
  */
 export function el(ns: string, local: string, inner?: string): string {
-  const open = ns === DAV ? `D:${local}` : `${local} xmlns="${escapeXml(ns)}"`;
-  const close = ns === DAV ? `D:${local}` : local;
-  return inner === undefined || inner === '' ? `<${open}/>` : `<${open}>${inner}</${close}>`;
+  const empty = inner === undefined || inner === '';
+  // Written in one template each (a listing writes several elements per member).
+  if (ns === DAV) return empty ? `<D:${local}/>` : `<D:${local}>${inner}</D:${local}>`;
+  return empty ? `<${local} xmlns="${escapeXml(ns)}"/>` : `<${local} xmlns="${escapeXml(ns)}">${inner}</${local}>`;
 }
 
 export function davEl(local: string, inner?: string): string {
