@@ -76,3 +76,15 @@ export const STATUS_TEXT: Record<number, string> = {
 export function statusLine(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
 }
+
+const STATUS_ELEMENTS = new Map<number, string>();
+
+/** `<D:status>` with the status line: made once per status, as a listing repeats it per member. */
+export function statusElement(status: number): string {
+  let element = STATUS_ELEMENTS.get(status);
+  if (element === undefined) {
+    element = `<D:status>${statusLine(status)}</D:status>`;
+    STATUS_ELEMENTS.set(status, element);
+  }
+  return element;
+}

@@ -1,4 +1,4 @@
-import { statusLine } from './errors.js';
+import { statusElement } from './errors.js';
 import { davDocument, davEl, escapeXml } from './xml/write.js';
 
 /** Properties of one resource grouped by status (RFC 4918 §14.22 propstat). */
@@ -11,16 +11,23 @@ export function addToGroups(groups: PropstatGroups, status: number, xml: string)
   else groups.set(status, [xml]);
 }
 
+/**
+ * One DAV:response with its propstats. Its parts are joined once: a listing writes one per
+ * member, and building it element by element left a dozen intermediate strings each.
+ */
 export function propstatResponse(href: string, groups: PropstatGroups): string {
-  let inner = davEl('href', escapeXml(href));
+  const parts = ['<D:response><D:href>', escapeXml(href), '</D:href>'];
   for (const [status, props] of groups.size === 1 ? groups : [...groups].sort(([a], [b]) => a - b)) {
-    inner += davEl('propstat', davEl('prop', props.join('')) + davEl('status', statusLine(status)));
+    if (props.length === 0) parts.push('<D:propstat><D:prop/>');
+    else parts.push('<D:propstat><D:prop>', ...props, '</D:prop>');
+    parts.push(statusElement(status), '</D:propstat>');
   }
-  return davEl('response', inner);
+  parts.push('</D:response>');
+  return parts.join('');
 }
 
 export function statusResponse(href: string, status: number, error?: string): string {
-  return davEl('response', davEl('href', escapeXml(href)) + davEl('status', statusLine(status)) + (error ? davEl('error', error) : ''));
+  return davEl('response', davEl('href', escapeXml(href)) + statusElement(status) + (error ? davEl('error', error) : ''));
 }
 
 export function multistatus(responses: readonly string[], extra = ''): string {

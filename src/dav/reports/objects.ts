@@ -64,7 +64,8 @@ export async function respondWithObjects(
   const scope = new PropertyScope(q, req.user.id, req, targets);
   const responses: string[] = [];
   for (const [i, target] of targets.entries()) {
-    const groups = await propstats(target, request.props, scope);
+    const asked = propstats(target, request.props, scope);
+    const groups = asked instanceof Promise ? await asked : asked;
     if (request.data !== undefined) {
       groups.set(200, [...(groups.get(200) ?? []), el(dataElement.ns, dataElement.local, escapeXml(dataElement.render(matches[i]!.data)))]);
     }

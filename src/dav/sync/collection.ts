@@ -106,7 +106,10 @@ async function syncCollection(req: DavRequest, body: Element): Promise<void> {
   const responses: string[] = [];
   for (const row of page) {
     const target = targets.get(row);
-    if (target) responses.push(propstatResponse(target.href, await propstats(target, request.prop, scope)));
+    if (target) {
+      const groups = propstats(target, request.prop, scope);
+      responses.push(propstatResponse(target.href, groups instanceof Promise ? await groups : groups));
+    }
     // §3.5.2: a removed member is a response with a 404 status and no propstat. Whether it was
     // a collection is not logged, so its href has no trailing slash.
     else if (!row.node) responses.push(statusResponse(hrefOf(row.name, false), 404));
