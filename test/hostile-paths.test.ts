@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { encodeSegment } from '../src/dav/paths.js';
 import { rawRequest } from './helpers/fuzz.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -120,4 +121,13 @@ describe('names that Windows refuses stay servable', () => {
       assert.equal((await server.request('PROPFIND', href, { headers: { Depth: '1' } })).status, 207, name);
     }
   });
+});
+
+test('encodeSegment: RFC 3986 unreserved characters as they are, everything else percent-encoded', () => {
+  assert.equal(encodeSegment('Event-1_a.b~c.ics'), 'Event-1_a.b~c.ics');
+  assert.equal(encodeSegment("it's (1)*!"), 'it%27s%20%281%29%2A%21');
+  assert.equal(encodeSegment('é/%'), '%C3%A9%2F%25');
+  // The same as encodeURIComponent with !'()* encoded too, whether or not the name needs anything.
+  const reference = (name: string) => encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  fc.assert(fc.property(fc.oneof(fc.stringMatching(/^[A-Za-z0-9._~-]*$/), fc.string(), fc.string({ unit: 'grapheme' })), (name) => assert.equal(encodeSegment(name), reference(name))), { numRuns: 5_000 });
 });

@@ -54,9 +54,21 @@ function decodeSegment(raw: string): string {
   return name;
 }
 
-/** Percent-encodes one name for an href (RFC 3986 unreserved characters stay as they are). */
+/**
+ * Percent-encodes one name for an href (RFC 3986 §2.3 unreserved characters stay as they are).
+ * A name of unreserved characters only, the usual one, is returned as it is without the two
+ * passes: listings and reports encode one per member.
+ */
 export function encodeSegment(name: string): string {
-  return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  for (let i = 0; i < name.length; i++) {
+    if (!isUnreserved(name.charCodeAt(i))) return encodeURIComponent(name).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  }
+  return name;
+}
+
+/** ALPHA / DIGIT / "-" / "." / "_" / "~" */
+function isUnreserved(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x2e || code === 0x5f || code === 0x7e;
 }
 
 /** The href (absolute path) of a resource in a user's space; collections end with '/'. */
