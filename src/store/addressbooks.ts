@@ -87,7 +87,11 @@ export async function addressCandidates(
   withData = true,
 ): Promise<Array<{ node: Node; data: string }>> {
   const columns = `${nodeColumns('n')}, ${withData ? 'o.data' : "'' AS data"}`;
-  const rows = searches
+  // A pair asked twice (a phone number's text is often its digits) would test each value twice
+  // and make the planner expect twice the hits (PostgreSQL with statistics then scanned every
+  // value of the book, and every card and node: TEL "042" in 5 000 cards 32.6 → 19.8 ms).
+  const pairs = searches && [...new Map(searches.map((s) => [`${s.prop}\0${s.needle}`, s])).values()];
+  const rows = pairs
     ? // From the value index, read for the searched properties only, to the cards that have a hit,
       // then their rows (materialized: the plan holds without statistics).
       await q.query<NodeRow & { data: string }>(
@@ -99,7 +103,7 @@ export async function addressCandidates(
            JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id
            JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
           ORDER BY n.name`,
-        [userId, bookId, searches.map((s) => s.prop), searches.map((s) => s.needle)],
+        [userId, bookId, pairs.map((s) => s.prop), pairs.map((s) => s.needle)],
       )
     : await q.query<NodeRow & { data: string }>(
         `SELECT ${columns} FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
