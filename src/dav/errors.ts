@@ -73,7 +73,7 @@ export const STATUS_TEXT: Record<number, string> = {
 };
 
 /** The status line text used inside multistatus bodies. */
-export function statusLine(status: number): string {
+function statusLine(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
 }
 

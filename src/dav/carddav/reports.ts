@@ -1,13 +1,14 @@
 import { addressCandidates, addressObjectData } from '../../store/addressbooks.js';
 import type { Node } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
-import { DavError, statusLine } from '../errors.js';
+import { DavError } from '../errors.js';
+import { statusResponse } from '../multistatus.js';
 import { parseDepth } from '../methods/propfind.js';
 import { multigetObjects, respondWithObjects, splitReportRequest, type ObjectMatch, type ReportRequest } from '../reports/objects.js';
 import { reports } from '../reports/registry.js';
 import { child, textContent, type Element } from '../xml/parse.js';
 import { CARDDAV } from '../xml/names.js';
-import { davEl, escapeXml } from '../xml/write.js';
+import { davEl } from '../xml/write.js';
 import { PHONE_PATTERN, telDigits, telE164 } from './vcard/phone.js';
 import { AddressDataRequestError, parseAddressDataRequest, renderAddressData, type AddressDataRequest } from './vcard/address-data.js';
 import { AddressFilterError, foldForCollation, matchesAddressFilter, parseAddressFilter, type AddressFilter } from './vcard/filter.js';
@@ -120,7 +121,7 @@ async function addressbookQuery(req: DavRequest, body: Element): Promise<void> {
   if (limit !== undefined && matches.length > limit) {
     matches.length = limit;
     // §8.6.1: the answer was truncated; said with a 507 for the request URI.
-    extra = davEl('response', davEl('href', escapeXml(req.koa.path)) + davEl('status', statusLine(507)) + davEl('error', davEl('number-of-matches-within-limits')));
+    extra = statusResponse(req.koa.path, 507, davEl('number-of-matches-within-limits'));
   }
   await respond(req, matches, request, [], extra);
 }
