@@ -93,15 +93,17 @@ export async function addressCandidates(
   const pairs = searches && [...new Map(searches.map((s) => [`${s.prop}\0${s.needle}`, s])).values()];
   const rows = pairs
     ? // From the value index, read for the searched properties only, to the cards that have a hit,
-      // then their rows (materialized: the plan holds without statistics).
+      // then their rows (materialized: the plan holds without statistics). Without the texts the
+      // cards' rows are not read at all: a hit's values exist only while its card does, and
+      // reading 440 of them took half the statement (FN in 5 000 cards on PGlite: 14.7 → 7.6 ms).
       await q.query<NodeRow & { data: string }>(
         `WITH hits AS MATERIALIZED (
            SELECT DISTINCT v.node_id FROM address_values v
             WHERE v.user_id = $1 AND v.book_id = $2 AND v.prop = ANY($3::text[])
               AND EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS s(prop, needle) WHERE s.prop = v.prop AND strpos(v.folded, s.needle) > 0))
          SELECT ${columns} FROM hits h
-           JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id
-           JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id
+           ${withData ? 'JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id' : ''}
+           JOIN nodes n ON n.user_id = $1 AND n.id = h.node_id
           ORDER BY n.name`,
         [userId, bookId, pairs.map((s) => s.prop), pairs.map((s) => s.needle)],
       )
