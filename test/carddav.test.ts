@@ -106,6 +106,21 @@ describe('reports', () => {
     assert.equal((await req('DELETE', book + 'replaced.vcf')).status, 204);
   });
 
+  test("contains takes LIKE's wildcards and escape character as plain characters", async () => {
+    const names = { 'pct.vcf': 'Percent 100% Sure', 'under.vcf': 'Ann_Smith', 'slash.vcf': 'Back\\Slash', 'plain.vcf': 'Plain Sam' };
+    for (const [name, fn] of Object.entries(names)) {
+      const card = ['BEGIN:VCARD', 'VERSION:3.0', `UID:${name}`, `FN:${fn}`, 'END:VCARD', ''].join('\r\n');
+      assert.equal((await req('PUT', book + name, { body: card, headers: { 'Content-Type': 'text/vcard' } })).status, 201);
+    }
+    const contains = (value: string) => `><CR:prop-filter name="FN"><CR:text-match match-type="contains">${value}</CR:text-match></CR:prop-filter>`;
+    assert.deepEqual((await search(contains('%'))).names, ['pct.vcf']);
+    assert.deepEqual((await search(contains('0% s'))).names, ['pct.vcf']);
+    assert.deepEqual((await search(contains('n_s'))).names, ['under.vcf']);
+    assert.deepEqual((await search(contains('k\\s'))).names, ['slash.vcf']);
+    assert.deepEqual((await search(contains('ain sam'))).names, ['plain.vcf']);
+    for (const name of Object.keys(names)) assert.equal((await req('DELETE', book + name)).status, 204);
+  });
+
   test('limit with nresults: the first N and a 507 number-of-matches-within-limits', async () => {
     const { names, text } = await search('>', '<CR:limit><CR:nresults>2</CR:nresults></CR:limit>');
     assert.equal(names.length, 2);

@@ -24,6 +24,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { FileBlobStore } from '../store/blobs.js';
 import type { Queryable } from '../store/db.js';
 import { embeddedDatabaseDir, lockDataDir, openDatabase, StoreBusyError } from '../store/open.js';
+import { PGLITE_EXTENSIONS } from '../store/pglite-extensions.js';
 import {
   BackupError,
   BLOB_LIST_FILE,
@@ -161,7 +162,7 @@ async function dumpEmbedded(config: Config, dir: string): Promise<Dumped> {
     throw error;
   }
   try {
-    const pglite = await PGlite.create(pgdata);
+    const pglite = await PGlite.create(pgdata, { extensions: PGLITE_EXTENSIONS });
     try {
       const q: Queryable = {
         query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await pglite.query<R>(sql, [...params])).rows,

@@ -13,6 +13,7 @@ import { FileBlobStore } from '../store/blobs.js';
 import type { Queryable } from '../store/db.js';
 import { listMigrations } from '../store/migrate.js';
 import { embeddedDatabaseDir, lockDataDir, openDatabase, StoreBusyError } from '../store/open.js';
+import { PGLITE_EXTENSIONS } from '../store/pglite-extensions.js';
 import {
   BackupError,
   backupBlobFile,
@@ -155,7 +156,7 @@ async function restoreEmbedded(config: Config, dir: string, manifest: Manifest, 
   try {
     await restoreBlobs(dir, new FileBlobStore(path.join(config.dataDir, 'blobs')), rows);
     const tarball = new Blob([fs.readFileSync(path.join(dir, manifest.database.file))]);
-    const pglite = await PGlite.create(embeddedDatabaseDir(config.dataDir), { loadDataDir: tarball });
+    const pglite = await PGlite.create(embeddedDatabaseDir(config.dataDir), { loadDataDir: tarball, extensions: PGLITE_EXTENSIONS });
     try {
       const q: Queryable = {
         query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await pglite.query<R>(sql, [...params])).rows,

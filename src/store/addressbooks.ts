@@ -75,6 +75,15 @@ export async function relocateAddressObject(tx: Queryable, userId: number, fromN
 }
 
 /**
+ * A LIKE pattern that matches the values containing `needle` (LIKE's wildcards and its escape
+ * character escaped). Each (property, pattern) pair is a condition of its own, so that the trigram
+ * index of migration 0011, where there is one, finds the values of each.
+ */
+function containsPattern(needle: string): string {
+  return `%${needle.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/**
  * Members of an address book; with `searches`, only those having at least one of the given
  * (property, needle) pairs among their folded values, i.e. a superset of a "contains" search,
  * found through the value index. Without `withData` the texts are left out (empty).
@@ -99,13 +108,12 @@ export async function addressCandidates(
       await q.query<NodeRow & { data: string }>(
         `WITH hits AS MATERIALIZED (
            SELECT DISTINCT v.node_id FROM address_values v
-            WHERE v.user_id = $1 AND v.book_id = $2 AND v.prop = ANY($3::text[])
-              AND EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS s(prop, needle) WHERE s.prop = v.prop AND strpos(v.folded, s.needle) > 0))
+            WHERE v.user_id = $1 AND v.book_id = $2 AND (${pairs.map((_, i) => `(v.prop = $${3 + 2 * i} AND v.folded LIKE $${4 + 2 * i})`).join(' OR ')}))
          SELECT ${columns} FROM hits h
            ${withData ? 'JOIN address_objects o ON o.user_id = $1 AND o.node_id = h.node_id' : ''}
            JOIN nodes n ON n.user_id = $1 AND n.id = h.node_id
           ORDER BY n.name`,
-        [userId, bookId, pairs.map((s) => s.prop), pairs.map((s) => s.needle)],
+        [userId, bookId, ...pairs.flatMap((s) => [s.prop, containsPattern(s.needle)])],
       )
     : await q.query<NodeRow & { data: string }>(
         `SELECT ${columns} FROM address_objects o JOIN nodes n ON n.user_id = o.user_id AND n.id = o.node_id

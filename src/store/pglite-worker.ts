@@ -10,6 +10,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { PGLITE_EXTENSIONS } from './pglite-extensions.js';
 
 export interface WorkerBatch {
   id: number;
@@ -26,7 +27,7 @@ export interface WorkerOptions {
 if (!parentPort) throw new Error('pglite-worker.ts runs as a worker thread');
 const port = parentPort;
 const { dir } = workerData as WorkerOptions;
-const pglite = await PGlite.create(dir);
+const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
 
 /** Batches run one after another, in the order they were posted; closing waits for those before it. */
 let queue: Promise<void> = Promise.resolve();
