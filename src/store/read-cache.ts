@@ -38,16 +38,25 @@ export function mayWrite(sql: string): boolean {
 /**
  * What each statement text is, worked out once: the application runs a fixed set of statements,
  * and matching the patterns above against a long one cost more than the rest of a cached read.
+ * Each also gets a number that stands for it in cache keys: a key holding the whole text (a
+ * path lookup is 1–2 kB) had to be built and hashed on every read, a fifth of a cached GET.
  */
-const classified = new Map<string, { writes: boolean; cacheable: boolean }>();
+interface Statement {
+  writes: boolean;
+  cacheable: boolean;
+  id: number;
+}
+const classified = new Map<string, Statement>();
 /** Bounds the map should some caller build statement texts without end. */
 const MAX_CLASSIFIED = 4096;
+let nextStatementId = 0;
 
-function classify(sql: string): { writes: boolean; cacheable: boolean } {
+function classify(sql: string): Statement {
   let kind = classified.get(sql);
   if (!kind) {
     const writes = !/^\s*(SELECT|WITH)\b/i.test(sql) || WRITES.test(sql);
-    kind = { writes, cacheable: !writes && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql) };
+    // Ids are never reused, so clearing the map cannot make two texts share a key.
+    kind = { writes, cacheable: !writes && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql), id: nextStatementId++ };
     if (classified.size >= MAX_CLASSIFIED) classified.clear();
     classified.set(sql, kind);
   }
@@ -74,8 +83,9 @@ export class ReadCachingDatabase implements Database {
   }
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    if (!isCacheableRead(sql)) return this.#writing(() => this.inner.query<R>(sql, params));
-    const key = keyOf(sql, params);
+    const statement = classify(sql);
+    if (!statement.cacheable) return this.#writing(() => this.inner.query<R>(sql, params));
+    const key = keyOf(statement, params);
     if (key === undefined) return this.inner.query<R>(sql, params);
     this.#forgetIfStale();
     const hit = this.#entries.get(key);
@@ -142,9 +152,9 @@ export class ReadCachingDatabase implements Database {
 }
 
 /** The statement and its parameters as one key; undefined for parameters not worth keying (binary). */
-function keyOf(sql: string, params: readonly unknown[]): string | undefined {
+function keyOf(statement: Statement, params: readonly unknown[]): string | undefined {
   if (params.some((p) => p instanceof Uint8Array)) return undefined;
-  return sql + '\u0000' + JSON.stringify(params);
+  return statement.id + JSON.stringify(params);
 }
 
 function sizeOf(row: object): number {
