@@ -2,6 +2,7 @@ import type { DavRequest } from '../context.js';
 import { evaluateConditions } from '../conditional.js';
 import { contentTypeFor } from '../content-type.js';
 import { DavError } from '../errors.js';
+import { httpDate } from '../http-date.js';
 import { textSources } from '../object-text.js';
 import { checkPreconditions } from '../locks/guard.js';
 import { openBody, type ByteRange } from '../../store/blobs.js';
@@ -34,7 +35,7 @@ export async function get(req: DavRequest): Promise<void> {
   if (!node) throw new DavError(404);
   await checkPreconditions(req, req.deps.db, []);
   koa.set('ETag', node.etag);
-  koa.set('Last-Modified', node.modifiedAt.toUTCString());
+  koa.set('Last-Modified', httpDate(node.modifiedAt));
   if (evaluateConditions(koa, node, true) === 304) {
     koa.status = 304;
     return;
@@ -70,7 +71,7 @@ export async function get(req: DavRequest): Promise<void> {
   let range: ByteRange | undefined;
   const rangeHeader = koa.get('Range');
   const ifRange = koa.get('If-Range');
-  const rangeApplies = rangeHeader && (!ifRange || ifRange === node.etag || ifRange === node.modifiedAt.toUTCString());
+  const rangeApplies = rangeHeader && (!ifRange || ifRange === node.etag || ifRange === httpDate(node.modifiedAt));
   if (rangeApplies) {
     const parsed = parseRange(rangeHeader, node.size);
     if (parsed === 'unsatisfiable') {

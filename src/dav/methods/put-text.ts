@@ -10,6 +10,7 @@ import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath, spaceHref } from '../paths.js';
 import { DAV } from '../xml/names.js';
 import { el, escapeXml } from '../xml/write.js';
+import { httpDate } from '../http-date.js';
 
 /**
  * How one protocol stores its text objects (calendar objects, vCards) in its collections:
@@ -94,7 +95,7 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   }
   const { node, created } = stored;
   koa.set('ETag', node.etag);
-  koa.set('Last-Modified', node.modifiedAt.toUTCString());
+  koa.set('Last-Modified', httpDate(node.modifiedAt));
   koa.status = created ? 201 : 204;
 }
 

@@ -2,6 +2,7 @@ import type { DavRequest } from '../context.js';
 import { evaluateConditions, hasPreconditions } from '../conditional.js';
 import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
+import { httpDate } from '../http-date.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type StagedBlob } from '../../store/blobs.js';
@@ -83,7 +84,7 @@ export async function put(req: DavRequest): Promise<void> {
     });
     replaced = previousBlob;
     koa.set('ETag', node.etag);
-    koa.set('Last-Modified', node.modifiedAt.toUTCString());
+    koa.set('Last-Modified', httpDate(node.modifiedAt));
     koa.status = created ? 201 : 204;
   } catch (error) {
     if (published) await releaseBlob(deps.db, deps.blobs, user.id, staged);

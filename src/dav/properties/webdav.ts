@@ -3,6 +3,7 @@ import { contentTypeFor } from '../content-type.js';
 import { CALDAV, CARDDAV, DAV } from '../xml/names.js';
 import { davEl, el, escapeXml } from '../xml/write.js';
 import { properties, type PropertyDefinition } from './registry.js';
+import { httpDate } from '../http-date.js';
 
 /** What a collection's kind adds to DAV:collection (RFC 4791 §4.2, RFC 6352 §5.2); principals add DAV:principal (RFC 3744 §4). */
 const KIND_TYPES: Partial<Record<NodeKind, string>> = {
@@ -49,7 +50,7 @@ const webdavProperties: PropertyDefinition[] = [
     ns: DAV,
     local: 'getlastmodified',
     inAllprop: true,
-    get: (t) => (t.node ? t.node.modifiedAt.toUTCString() : undefined),
+    get: (t) => (t.node ? httpDate(t.node.modifiedAt) : undefined),
   },
   {
     ns: DAV,
