@@ -6,8 +6,9 @@
  * per statement as PostgreSQL's own work on a small one. Here each statement is a few protocol
  * messages: the first time Parse, Bind, Describe, Execute and Sync (the named statement and its
  * row description are then kept), after that Bind, Execute and Sync (PostgreSQL's protocol
- * §55.2.3). Answers are read by pg-protocol, pg's own parser, and values by the same type
- * parsers as on PostgreSQL, so both stores give the same rows and errors.
+ * §55.2.3). DataRows are read here, other messages by pg-protocol, pg's own parser. A first
+ * answer is text, read by the same type parsers as on PostgreSQL; later Binds ask for the types
+ * of BINARY_READERS in binary, read to the same values. Both stores give the same rows and errors.
  *
  * PGlite is one session. A caller's statements are posted to its thread in the order callers
  * take their turns, and a turn ends as soon as they are posted, except for a transaction whose
@@ -17,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { parse, serialize, type DatabaseError } from 'pg-protocol';
-import type { BackendMessage, CommandCompleteMessage, DataRowMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
+import type { BackendMessage, CommandCompleteMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import { prepareValue } from 'pg/lib/utils.js';
 import type { Database, PoolStats, Queryable } from './db.js';
 import type { PgliteThread } from './pglite-thread.js';
@@ -25,10 +26,17 @@ import { types } from './pg-types.js';
 import { mayWrite } from './read-cache.js';
 
 type Parser = (text: string) => unknown;
+/** Reads one field's value from `data[start, end)`. */
+type FieldReader = (data: Buffer, start: number, end: number) => unknown;
 
 interface Columns {
   names: string[];
-  parsers: Parser[];
+  /** Each field sent as text (an answer whose Bind asked for text, or a first one). */
+  text: FieldReader[];
+  /** Each field in the format `resultFormats` asks for: binary where a type has a reader below. */
+  mixed: FieldReader[];
+  /** The tail of a Bind message asking for those formats (PostgreSQL's protocol §55.7, Bind). */
+  resultFormats?: Buffer;
 }
 
 interface Statement {
@@ -46,6 +54,8 @@ interface Encoded {
   statement?: Statement;
   parses: boolean;
   sql: string;
+  /** Columns whose formats the Bind asked for; undefined: every field comes as text. */
+  columns?: Columns;
 }
 
 interface Answer<R> {
@@ -236,48 +246,63 @@ export class PgliteDatabase implements Database {
       this.#statements.set(sql, statement);
       parts.push(serialize.parse({ name: statement.name, text: sql, types: [] }));
     }
-    parts.push(serialize.bind({ statement: statement.name, ...values }));
-    if (!statement.columns) parts.push(serialize.describe({ type: 'P', name: '' }));
+    const columns = statement.columns;
+    const bind = serialize.bind({ statement: statement.name, ...values });
+    parts.push(columns?.resultFormats ? withResultFormats(bind, columns.resultFormats) : bind);
+    if (!columns) parts.push(serialize.describe({ type: 'P', name: '' }));
     parts.push(serialize.execute({}), SYNC);
-    return { bytes: Buffer.concat(parts), statement, parses, sql };
+    return { bytes: Buffer.concat(parts), statement, parses, sql, ...(columns?.resultFormats && { columns }) };
   }
 
-  /** Reads the answer to one statement; throws its error. */
-  #read<R extends object>(output: readonly Buffer[], { statement, parses, sql }: Encoded): Answer<R> {
-    this.#messages = [];
-    for (const chunk of output) this.#wire.emit('data', chunk);
-    const messages = this.#messages;
-    this.#messages = [];
-
+  /**
+   * Reads the answer to one statement; throws its error. DataRows are read here, field by field
+   * in the formats the Bind asked for; every other message by pg-protocol.
+   */
+  #read<R extends object>(output: readonly Buffer[], { statement, parses, sql, columns: bound }: Encoded): Answer<R> {
+    const data = output.length === 1 ? output[0]! : Buffer.concat(output);
     let error: DatabaseError | undefined;
-    let columns = statement?.columns;
+    let readers = bound ? bound.mixed : statement?.columns?.text;
+    let names = (bound ?? statement?.columns)?.names;
     let rows: R[] = [];
     let command: string | undefined;
-    for (const m of messages) {
-      switch (m.name) {
-        case 'parseComplete':
-          // The server holds the named statement from now on, whatever follows.
-          if (statement && parses) statement.parsed = true;
-          break;
-        case 'rowDescription':
-          columns = describe(m as RowDescriptionMessage);
-          if (statement) statement.columns = columns;
-          rows = [];
-          break;
-        case 'noData':
-          if (statement) statement.columns = { names: [], parsers: [] };
-          break;
-        case 'dataRow':
-          if (columns) rows.push(toRow<R>(m as DataRowMessage, columns));
-          break;
-        case 'commandComplete':
-          command = (m as CommandCompleteMessage).text;
-          break;
-        case 'error':
-          error ??= m as DatabaseError;
-          break;
+    for (let offset = 0; offset < data.length; ) {
+      const end = offset + 1 + data.readInt32BE(offset + 1);
+      if (data[offset] === DATA_ROW) {
+        if (readers) rows.push(readRow<R>(data, offset + 5, names!, readers));
+        offset = end;
+        continue;
+      }
+      this.#messages = [];
+      this.#wire.emit('data', data.subarray(offset, end));
+      offset = end;
+      for (const m of this.#messages) {
+        switch (m.name) {
+          case 'parseComplete':
+            // The server holds the named statement from now on, whatever follows.
+            if (statement && parses) statement.parsed = true;
+            break;
+          case 'rowDescription': {
+            // Described with this answer, whose Bind asked for text; later Binds ask for binary where it reads faster.
+            const described = describe(m as RowDescriptionMessage);
+            if (statement) statement.columns = described;
+            readers = described.text;
+            names = described.names;
+            rows = [];
+            break;
+          }
+          case 'noData':
+            if (statement) statement.columns = { names: [], text: [], mixed: [] };
+            break;
+          case 'commandComplete':
+            command = (m as CommandCompleteMessage).text;
+            break;
+          case 'error':
+            error ??= m as DatabaseError;
+            break;
+        }
       }
     }
+    this.#messages = [];
     // A Parse that failed (or never ran, in an aborted transaction) is sent again next time.
     if (statement && parses && !statement.parsed && this.#statements.get(sql) === statement) this.#statements.delete(sql);
     if (error) throw error;
@@ -285,19 +310,81 @@ export class PgliteDatabase implements Database {
   }
 }
 
-function describe(message: RowDescriptionMessage): Columns {
-  return {
-    names: message.fields.map((f) => f.name),
-    parsers: message.fields.map((f) => types.getTypeParser(f.dataTypeID, 'text') as Parser),
-  };
+const DATA_ROW = 0x44; // 'D'
+
+/**
+ * Types read from their binary form (PostgreSQL's *send functions): no text to decode and parse
+ * on this thread, and no text to format on the database thread (timestamptz_out looks up the
+ * time zone and prints every field). The values are those the text parsers of pg-types.ts give.
+ */
+const BINARY_READERS = new Map<number, FieldReader>([
+  [16, (data, start) => data[start] === 1], // bool
+  [21, (data, start) => data.readInt16BE(start)], // int2
+  [23, (data, start) => data.readInt32BE(start)], // int4
+  [20, (data, start) => readInt64(data, start)], // int8, as a number (pg-types.ts)
+  [1184, (data, start) => readTimestamptz(data, start)],
+  [17, (data, start, end) => Buffer.from(data.subarray(start, end))], // bytea: a copy, not a view of the whole answer
+]);
+
+/** A big-endian int64 as the nearest number, as Number() of its text gives. */
+function readInt64(data: Buffer, start: number): number {
+  return data.readInt32BE(start) * 4_294_967_296 + data.readUInt32BE(start + 4);
 }
 
-function toRow<R extends object>(message: DataRowMessage, columns: Columns): R {
+/** PostgreSQL's epoch, 2000-01-01 UTC, in milliseconds since 1970. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+
+/** timestamptz sent as microseconds since 2000-01-01 UTC; ±infinity as ±Infinity, as pg's text parser gives. */
+function readTimestamptz(data: Buffer, start: number): Date | number {
+  const high = data.readInt32BE(start);
+  const low = data.readUInt32BE(start + 4);
+  if (high === 0x7fffffff && low === 0xffffffff) return Infinity;
+  if (high === -0x80000000 && low === 0) return -Infinity;
+  // Exact in a number up to 2^53 µs (about 285 years either side of 2000); beyond, in a bigint.
+  const micros = high * 4_294_967_296 + low;
+  if (Math.abs(micros) < 2 ** 53) return new Date(Math.floor(micros / 1000) + POSTGRES_EPOCH_MS);
+  const big = data.readBigInt64BE(start);
+  const floored = big / 1000n - (big < 0n && big % 1000n !== 0n ? 1n : 0n);
+  return new Date(Number(floored) + POSTGRES_EPOCH_MS);
+}
+
+function describe(message: RowDescriptionMessage): Columns {
+  const names = message.fields.map((f) => f.name);
+  const text = message.fields.map((f): FieldReader => {
+    const parse = types.getTypeParser(f.dataTypeID, 'text') as Parser;
+    return (data, start, end) => parse(data.toString('utf8', start, end));
+  });
+  const binary = message.fields.map((f) => BINARY_READERS.get(f.dataTypeID));
+  if (!binary.some(Boolean)) return { names, text, mixed: text };
+  const formats = Buffer.alloc(2 + 2 * binary.length);
+  formats.writeInt16BE(binary.length, 0);
+  binary.forEach((reader, i) => formats.writeInt16BE(reader ? 1 : 0, 2 + 2 * i));
+  return { names, text, mixed: binary.map((reader, i) => reader ?? text[i]!), resultFormats: formats };
+}
+
+/** pg-protocol's Bind asks for text results (its last four bytes: one format code, 0); this asks for `formats` instead. */
+function withResultFormats(bind: Buffer, formats: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bind.length - 4 + formats.length);
+  bind.copy(out, 0, 0, bind.length - 4);
+  formats.copy(out, bind.length - 4);
+  out.writeInt32BE(out.length - 1, 1);
+  return out;
+}
+
+/** A DataRow's fields (PostgreSQL's protocol §55.7: count, then each length and bytes, -1 for NULL) as a row. */
+function readRow<R extends object>(data: Buffer, offset: number, names: readonly string[], readers: readonly FieldReader[]): R {
   const row: Record<string, unknown> = {};
-  const { names, parsers } = columns;
-  for (let i = 0; i < names.length; i++) {
-    const value = message.fields[i];
-    row[names[i]!] = value === null || value === undefined ? null : parsers[i]!(value);
+  const count = data.readInt16BE(offset);
+  offset += 2;
+  for (let i = 0; i < count; i++) {
+    const length = data.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      row[names[i]!] = null;
+      continue;
+    }
+    row[names[i]!] = readers[i]!(data, offset, offset + length);
+    offset += length;
   }
   return row as R;
 }
