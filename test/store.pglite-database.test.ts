@@ -77,15 +77,23 @@ test('values read in binary are those the text parsers give: int8, int4, int2, b
 });
 
 test("a statement's first answer (text) and its later ones (binary) give the same rows", async () => {
+  interface Row {
+    n: number;
+    at: Date;
+    even: boolean;
+    b: Buffer;
+    t: string;
+  }
   const sql = `SELECT $1::int8 AS n, now() - ($1::int8 * interval '1 second') AS at, $1::int8 % 2 = 0 AS even, $2::bytea AS b, 'tekst ✓'::text AS t`;
   const params = (n: number) => [n, Buffer.from([n & 0xff, 0, 0xff])];
-  const first = await db.query(sql.replace('$1::int8 AS n', '$1::int8 AS n /* first */'), params(12_345));
-  const [textRow] = first;
+  // The same statement once more under another text: its first answer, in text.
+  const [asText] = await db.query<Row>(`${sql} -- text`, params(12_345));
   await db.query(sql, params(1)); // described, in text
-  const [binaryRow] = await db.query(sql, params(12_345));
-  assert.deepEqual(Object.keys(binaryRow!), Object.keys(textRow!));
-  for (const key of ['n', 'even', 'b', 't']) assert.deepEqual(binaryRow![key as keyof typeof binaryRow], textRow![key as keyof typeof textRow], key);
-  assert.ok(binaryRow && (binaryRow as { at: unknown }).at instanceof Date);
+  const [asBinary] = await db.query<Row>(sql, params(12_345));
+  assert.deepEqual(Object.keys(asBinary!), Object.keys(asText!));
+  // now() differs between the two: only its type is compared.
+  assert.deepEqual({ ...asBinary!, at: undefined }, { ...asText!, at: undefined });
+  assert.ok(asBinary!.at instanceof Date && asText!.at instanceof Date);
 });
 
 test('±infinity timestamps read as ±Infinity, as the text parser gives', async () => {
