@@ -336,12 +336,11 @@ const POSTGRES_EPOCH_MS = 946_684_800_000;
 
 /** timestamptz sent as microseconds since 2000-01-01 UTC; ±infinity as ±Infinity, as pg's text parser gives. */
 function readTimestamptz(data: Buffer, start: number): Date | number {
-  const high = data.readInt32BE(start);
-  const low = data.readUInt32BE(start + 4);
-  if (high === 0x7fffffff && low === 0xffffffff) return Infinity;
-  if (high === -0x80000000 && low === 0) return -Infinity;
+  const micros = readInt64(data, start);
+  // ±infinity are int64's extremes, which no finite timestamp comes near (PostgreSQL's range ends in 294276).
+  if (micros >= 2 ** 63) return Infinity;
+  if (micros <= -(2 ** 63)) return -Infinity;
   // Exact in a number up to 2^53 µs (about 285 years either side of 2000); beyond, in a bigint.
-  const micros = high * 4_294_967_296 + low;
   if (Math.abs(micros) < 2 ** 53) return new Date(Math.floor(micros / 1000) + POSTGRES_EPOCH_MS);
   const big = data.readBigInt64BE(start);
   const floored = big / 1000n - (big < 0n && big % 1000n !== 0n ? 1n : 0n);
