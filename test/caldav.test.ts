@@ -127,6 +127,29 @@ describe('calendar objects', () => {
     await putEvent(cal + 'weekly.ics', weekly);
   });
 
+  test('concurrent PUTs as clients send them: If-None-Match: * creates once, If-Match replaces once, and the index follows the winner', async () => {
+    const base = fixture('weekly.ics');
+    const named = (summary: string) => base.replace(/^UID:.*$/gm, 'UID:contended-1').replace('SUMMARY:Weekly standup\r\n', `SUMMARY:${summary}\r\n`);
+    const created = await Promise.all([0, 1, 2, 3].map((i) => putEvent(cal + 'contended.ics', named(`created ${i}`), { 'If-None-Match': '*' })));
+    assert.deepEqual(created.map((a) => a.status).sort(), [201, 412, 412, 412]);
+    const etag = created.find((a) => a.status === 201)!.headers.get('etag')!;
+    const replaced = await Promise.all([0, 1, 2, 3].map((i) => putEvent(cal + 'contended.ics', named(`replaced ${i}`), { 'If-Match': etag })));
+    assert.deepEqual(replaced.map((a) => a.status).sort(), [204, 412, 412, 412]);
+    const winner = replaced.findIndex((a) => a.status === 204);
+    const got = await req('GET', cal + 'contended.ics');
+    assert.equal(await got.text(), named(`replaced ${winner}`));
+    assert.equal(got.headers.get('etag'), replaced[winner]!.headers.get('etag'));
+    // The calendar's index holds the winner's text: a text-match on SUMMARY finds it alone.
+    const query = await req('REPORT', cal, {
+      headers: { Depth: '1', 'Content-Type': 'application/xml' },
+      body: `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>
+        <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match>replaced ${winner}</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`,
+    });
+    assert.equal(query.status, 207);
+    assert.deepEqual([...(await query.text()).matchAll(/<D:href>([^<]*)<\/D:href>/g)].map((m) => m[1]), [cal + 'contended.ics']);
+    assert.equal((await req('DELETE', cal + 'contended.ics')).status, 204);
+  });
+
   test('refusals are RFC 4791 preconditions and store nothing', async () => {
     const cases: Array<[string, string, string]> = [
       ['garbage.ics', 'this is not iCalendar', 'valid-calendar-data'],

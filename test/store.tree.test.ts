@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { listMigrations, migrate } from '../src/store/migrate.js';
 import { openDatabase } from '../src/store/open.js';
-import { resolvePath } from '../src/store/nodes.js';
+import { resolvePath, writeMember, type ExpectedMember } from '../src/store/nodes.js';
 import { createTestLocation, testDatabaseUrl } from './helpers/store.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -68,6 +68,50 @@ test('a failed write leaves the token and the log as they were', async () => {
   const after = await collection(['atomic']);
   assert.equal(after.syncToken, before.syncToken);
   assert.equal((await changes(after.id)).length, 1);
+});
+
+test('writeMember writes only as expected: If-None-Match: * on a taken name and a stale If-Match write nothing and leave the token', async () => {
+  await server.request('MKCOL', home + 'expected');
+  const folder = await collection(['expected']);
+  const content = (text: string) => ({ blobSha256: null, size: text.length, contentType: 'text/plain', etag: `"${text}"` });
+  const write = (name: string, text: string, expected: ExpectedMember) => db().pipelined((tx) => writeMember(tx, folder, name, 'file', content(text), expected));
+  const created = await write('a', 'v1', 'absent');
+  assert.equal(created?.created, true);
+  assert.equal(await write('a', 'v2', 'absent'), undefined);
+  assert.equal(await write('a', 'v2', { etag: '"v0"' }), undefined);
+  assert.equal(await write('b', 'v2', { etag: '"v1"' }), undefined);
+  assert.equal((await collection(['expected'])).syncToken, 1, 'the refused writes did not move the token');
+  const replaced = await write('a', 'v2', { etag: '"v1"' });
+  assert.equal(replaced?.created, false);
+  assert.equal(replaced?.node.etag, '"v2"');
+  assert.deepEqual((await changes(folder.id)).map((c) => [c.token, c.name]), [[2, 'a']]);
+});
+
+test('a writer expecting an ETag that another writer replaced while it waited for the collection writes nothing', async () => {
+  await server.request('MKCOL', home + 'contended');
+  const folder = await collection(['contended']);
+  const content = (text: string) => ({ blobSha256: null, size: text.length, contentType: 'text/plain', etag: `"${text}"` });
+  assert.ok(await db().pipelined((tx) => writeMember(tx, folder, 'x', 'file', content('v1'), 'any')));
+  // The first writer holds the collection's row until its commit; the second, sent meanwhile,
+  // waits for it (PostgreSQL) or runs after it (PGlite): either way it must see "v2", not "v1".
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let first!: () => void;
+  const started = new Promise<void>((resolve) => (first = resolve));
+  const a = db().transaction(async (tx) => {
+    const written = await writeMember(tx, folder, 'x', 'file', content('v2'), { etag: '"v1"' });
+    first();
+    await held;
+    return written;
+  });
+  await started;
+  const b = db().pipelined((tx) => writeMember(tx, folder, 'x', 'file', content('v3'), { etag: '"v1"' }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  release();
+  assert.equal((await a)?.node.etag, '"v2"');
+  assert.equal(await b, undefined);
+  const [row] = await db().query<{ etag: string }>('SELECT etag FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3', [userId(), folder.id, 'x']);
+  assert.equal(row?.etag, '"v2"');
 });
 
 test('COPY shares the blob of a file: no bytes are copied', async () => {

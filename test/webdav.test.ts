@@ -137,15 +137,27 @@ describe('files', () => {
     assert.equal((await req('PUT', home + 'cond-missing.txt', { body: 'n', headers: { 'If-Match': '*' } })).status, 412);
   });
 
-  test('two concurrent PUTs with the same If-Match: one wins, one gets 412', async () => {
-    const etag = (await req('PUT', home + 'race.txt', { body: 'base' })).headers.get('etag')!;
-    const [a, b] = await Promise.all([
-      req('PUT', home + 'race.txt', { body: 'from a', headers: { 'If-Match': etag } }),
-      req('PUT', home + 'race.txt', { body: 'from b', headers: { 'If-Match': etag } }),
-    ]);
-    assert.deepEqual([a.status, b.status].sort(), [204, 412]);
-    const winner = a.status === 204 ? 'from a' : 'from b';
-    assert.equal(await (await req('GET', home + 'race.txt')).text(), winner);
+  test('concurrent PUTs with the same If-Match: one wins, the others get 412 (bodies in rows and in files)', async () => {
+    for (const [kind, repeat] of [['small', 1], ['large', 20_000]] as const) {
+      const name = `race-${kind}.txt`;
+      const etag = (await req('PUT', home + name, { body: 'base '.repeat(repeat) })).headers.get('etag')!;
+      const bodies = Array.from({ length: 4 }, (_, i) => `from ${i} `.repeat(repeat));
+      const answers = await Promise.all(bodies.map((body) => req('PUT', home + name, { body, headers: { 'If-Match': etag } })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [204, 412, 412, 412], kind);
+      const winner = bodies[answers.findIndex((a) => a.status === 204)];
+      assert.equal(await (await req('GET', home + name)).text(), winner, kind);
+    }
+  });
+
+  test('concurrent PUTs with If-None-Match: * of one new name: one 201, the others 412', async () => {
+    for (const [kind, repeat] of [['small', 1], ['large', 20_000]] as const) {
+      const name = `first-${kind}.txt`;
+      const bodies = Array.from({ length: 4 }, (_, i) => `writer ${i} `.repeat(repeat));
+      const answers = await Promise.all(bodies.map((body) => req('PUT', home + name, { body, headers: { 'If-None-Match': '*' } })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 412, 412, 412], kind);
+      const winner = bodies[answers.findIndex((a) => a.status === 201)];
+      assert.equal(await (await req('GET', home + name)).text(), winner, kind);
+    }
   });
 
   test('concurrent PUTs creating one name: one 201, the others 204; the bodies replaced are collected', async () => {

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { Node } from '../store/nodes.js';
+import type { ExpectedMember, Node } from '../store/nodes.js';
 import { DavError } from './errors.js';
 
 /** Splits an entity-tag list header (RFC 9110 §8.8.3); '*' stays as '*'. */
@@ -16,12 +16,22 @@ function matchesWeak(tags: string[], etag: string): boolean {
   return tags.some((t) => t === '*' || bare(t) === bare(etag));
 }
 
-/** Conditional headers a write must check against the resource's current state. */
-const PRECONDITION_HEADERS = ['If', 'If-Match', 'If-None-Match', 'If-Unmodified-Since', 'If-Modified-Since'];
-
-/** Whether a request makes its write depend on the resource's state or on WebDAV lock tokens. */
-export function hasPreconditions(koa: Koa.Context): boolean {
-  return PRECONDITION_HEADERS.some((name) => koa.get(name) !== '');
+/**
+ * The precondition of a write as writeMember checks it in its own statements: none, If-None-Match: *
+ * (create only, RFC 9110 §13.1.2) or If-Match with one strong tag (replace that version only,
+ * §13.1.1), as calendar and contact clients send them. Undefined for any other — lock tokens in If
+ * (RFC 4918 §10.4), If-Unmodified-Since, tag lists, weak tags — which the general path checks with
+ * the rows locked. If-Modified-Since concerns GET and HEAD only (§13.1.3).
+ */
+export function expectedMember(koa: Koa.Context): ExpectedMember | undefined {
+  if (koa.get('If') || koa.get('If-Unmodified-Since')) return undefined;
+  const ifMatch = koa.get('If-Match');
+  const ifNoneMatch = koa.get('If-None-Match');
+  if (ifMatch && ifNoneMatch) return undefined;
+  if (ifNoneMatch) return ifNoneMatch.trim() === '*' ? 'absent' : undefined;
+  if (!ifMatch) return 'any';
+  const tags = tagList(ifMatch);
+  return tags.length === 1 && tags[0]!.startsWith('"') ? { etag: tags[0]! } : undefined;
 }
 
 /**

@@ -310,16 +310,24 @@ export interface WrittenMember {
 }
 
 /**
- * Creates or replaces the member `name` of kind `kind` in a collection, for a write with no
- * precondition to check against the old member, in two statements sent together (on PostgreSQL,
- * one round trip). The first moves the collection's sync token on, which takes its row as
- * lockMember does (so writers meet in the same order), unless the collection is gone or of
- * another kind than `parent`'s, the user holds a WebDAV lock, or the member is of another kind.
- * The second runs only if the first did (the collection's row is then this transaction's own
- * version), and its snapshot, taken after the row lock, sees what any earlier writer of the
- * collection committed: it writes the node (an upsert on the name's unique key) with the new
- * token in its change-log entry, the rows `beside` it, and reads the body it replaces.
- * Undefined when nothing was written: the caller then takes the general path, which tells why.
+ * What a write expects of the member it replaces: nothing (a write without precondition), no
+ * member at all (If-None-Match: *), or the member of this strong ETag (If-Match).
+ */
+export type ExpectedMember = 'any' | 'absent' | { etag: string };
+
+/**
+ * Creates or replaces the member `name` of kind `kind` in a collection, for a write whose only
+ * precondition is `expected`, in two statements sent together (on PostgreSQL, one round trip).
+ * The first moves the collection's sync token on, which takes its row as lockMember does (so
+ * writers meet in the same order), unless the collection is gone or of another kind than
+ * `parent`'s, the user holds a WebDAV lock, the member is of another kind, or it is not as
+ * expected. The second runs only if the first did (the collection's row is then this
+ * transaction's own version), and its snapshot, taken after the row lock, sees what any earlier
+ * writer of the collection committed: it writes the node (an upsert on the name's unique key; an
+ * insert that does nothing on a conflict for 'absent'; an update of that version only for an
+ * ETag) with the new token in its change-log entry, the rows `beside` it, and reads the body it
+ * replaces. Undefined when nothing was written: the caller then takes the general path, which
+ * tells why.
  */
 export async function writeMember(
   tx: Queryable,
@@ -327,30 +335,45 @@ export async function writeMember(
   name: string,
   kind: NodeKind,
   content: NodeContent,
+  expected: ExpectedMember,
   beside?: Beside,
 ): Promise<WrittenMember | undefined> {
+  const bumpParams: unknown[] = [parent.userId, parent.id, parent.kind, name];
+  const member = 'FROM nodes m WHERE m.user_id = $1 AND m.parent_id = $2 AND m.name = $4';
+  const asExpected =
+    expected === 'any' ? `NOT EXISTS (SELECT 1 ${member} AND m.kind <> $${bumpParams.push(kind)})`
+    : expected === 'absent' ? `NOT EXISTS (SELECT 1 ${member})`
+    : `EXISTS (SELECT 1 ${member} AND m.kind = $${bumpParams.push(kind)} AND m.etag = $${bumpParams.push(expected.etag)})`;
   const bump = tx.query<{ sync_token: number }>(
     `UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
       WHERE user_id = $1 AND id = $2 AND kind = $3
         AND NOT EXISTS (SELECT 1 FROM locks WHERE user_id = $1 AND expires_at > now())
-        AND NOT EXISTS (SELECT 1 FROM nodes m WHERE m.user_id = $1 AND m.parent_id = $2 AND m.name = $4 AND m.kind <> $5)
+        AND ${asExpected}
       RETURNING sync_token`,
-    [parent.userId, parent.id, parent.kind, name, kind],
+    bumpParams,
   );
   const params: unknown[] = [parent.userId, parent.id, name, kind, content.blobSha256, content.size, content.contentType, content.etag];
+  // The member as this statement's snapshot has it is checked again, by the write itself.
+  const writeStatement =
+    typeof expected === 'object'
+      ? `UPDATE nodes AS n SET blob_sha256 = $5, size = $6, etag = $8, content_type = COALESCE($7, n.content_type), modified_at = now()
+           FROM bumped
+          WHERE n.user_id = $1 AND n.parent_id = $2 AND n.name = $3 AND n.kind = $4 AND n.etag = $${params.push(expected.etag)}
+         RETURNING ${nodeColumns('n')}, false AS created`
+      : `INSERT INTO nodes AS n (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM bumped
+         ON CONFLICT (user_id, parent_id, name) DO ${expected === 'absent' ? 'NOTHING' : `UPDATE
+            SET blob_sha256 = EXCLUDED.blob_sha256, size = EXCLUDED.size, etag = EXCLUDED.etag,
+                content_type = COALESCE(EXCLUDED.content_type, n.content_type), modified_at = now()
+          WHERE n.kind = $4`}
+         RETURNING ${COLUMNS}, xmax = 0 AS created`;
   const write = tx.query<NodeRow & { created: boolean; previous_blob: string | null }>(
     `WITH bumped AS (
        SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2 AND xmin = pg_current_xact_id()::xid
      ), previous AS (
        SELECT blob_sha256 FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = $3
      ), written AS (
-       INSERT INTO nodes AS n (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM bumped
-       ON CONFLICT (user_id, parent_id, name) DO UPDATE
-          SET blob_sha256 = EXCLUDED.blob_sha256, size = EXCLUDED.size, etag = EXCLUDED.etag,
-              content_type = COALESCE(EXCLUDED.content_type, n.content_type), modified_at = now()
-        WHERE n.kind = $4
-       RETURNING ${COLUMNS}, xmax = 0 AS created
+       ${writeStatement}
      ), logged AS (
        INSERT INTO changes (user_id, collection_id, token, name, deleted) SELECT $1, $2, bumped.sync_token, $3, false FROM written, bumped RETURNING token
      ), ${supersededCte('logged')}${besideCtes(beside, params)}
@@ -364,8 +387,9 @@ export async function writeMember(
   const [bumped] = bumpedRows.value;
   const [row] = written.value;
   if (!bumped) return undefined;
-  // Nothing written (the name was taken by another kind since the first statement's snapshot):
-  // the token has moved on without a change, which costs a client at most an empty sync.
+  // Nothing written (since the first statement's snapshot the name was taken by another kind, or
+  // the member is no longer as expected): the token has moved on without a change, which costs a
+  // client at most an empty sync.
   if (!row) return undefined;
   return { node: rowToNode(row), created: row.created, previousBlob: row.previous_blob };
 }

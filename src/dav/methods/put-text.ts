@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { isUniqueViolation, type Queryable } from '../../store/db.js';
 import { fileEtag, insertNode, lockMember, updateContent, writeMember, type Beside, type Node, type NodeContent, type NodeKind } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
-import { evaluateConditions, hasPreconditions } from '../conditional.js';
+import { evaluateConditions, expectedMember } from '../conditional.js';
 import { DavError } from '../errors.js';
 import { readTextBody } from '../body.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
@@ -70,11 +70,13 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   const path = lockPath(req.space, req.segments);
   let stored: { node: Node; created: boolean };
   try {
-    // Without preconditions (If-Match, If-None-Match: * …), the write is two statements sent
-    // with their COMMIT (writeMember); else, or when they wrote nothing, the general path.
-    const written = hasPreconditions(koa)
-      ? undefined
-      : await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), kind.rows(collection, index, text)));
+    // Without a precondition, or with the one clients send (If-None-Match: * to create, If-Match
+    // to replace), the write is two statements sent with their COMMIT (writeMember); else, or
+    // when they wrote nothing, the general path.
+    const expected = expectedMember(koa);
+    const written = expected
+      ? await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), expected, kind.rows(collection, index, text)))
+      : undefined;
     stored = written ?? await deps.db.transaction(async (tx) => {
       const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);
       if (!parent) throw new DavError(409, { message: 'the collection was removed' });

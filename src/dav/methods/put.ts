@@ -1,5 +1,5 @@
 import type { DavRequest } from '../context.js';
-import { evaluateConditions, hasPreconditions } from '../conditional.js';
+import { evaluateConditions, expectedMember } from '../conditional.js';
 import { storedContentType } from '../content-type.js';
 import { DavError } from '../errors.js';
 import { httpDate } from '../http-date.js';
@@ -58,14 +58,15 @@ export async function put(req: DavRequest): Promise<void> {
       published = true;
     }
     const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
-    // Most writes carry no precondition: then two statements do the whole write (writeMember).
+    // Most writes carry no precondition, or one writeMember checks itself (If-None-Match: *,
+    // If-Match): then two statements do the whole write.
     // With its body in its row, it is one round trip with its COMMIT; a published body must be
     // checked once its row is claimed, before the commit (ensurePublished).
-    const writesMember = !hasPreconditions(koa);
+    const expected = expectedMember(koa);
     const claim = blobClaimRow(user.id, staged);
-    const pipelined = writesMember && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, claim)) : undefined;
+    const pipelined = expected && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, expected, claim)) : undefined;
     const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
-      const written = writesMember && published ? await writeMember(tx, req.parent!, name, 'file', content, claim) : undefined;
+      const written = expected && published ? await writeMember(tx, req.parent!, name, 'file', content, expected, claim) : undefined;
       if (written) {
         await deps.blobs.ensurePublished(user.id, staged);
         return written;
