@@ -54,7 +54,7 @@ export async function caldavSuite(ctx: SuiteContext): Promise<void> {
     return repeat(ctx.runs, budget, async () => {
       const more = generateEvents(sizes.putIntoLoaded, sizes.events + round++ * sizes.putIntoLoaded);
       const dav = davSession(ctx.client, budget.signal);
-      const ms = await timed(() => inParallel(more, 8, (e) => dav.put(calendar + e.name, e.text, ICS, 'PUT')));
+      const ms = await timed(() => inParallel(more, 8, (e) => dav.create(calendar + e.name, e.text, ICS, 'PUT')));
       return more.length / (ms / 1000);
     });
   });
@@ -65,7 +65,7 @@ function putRate(ctx: SuiteContext, budget: Budget, name: string, events: readon
   return repeat(ctx.runs, budget, async (run) => {
     const url = await createCollection(ctx, 'calendar', `bench-calendar-${name}-${run}`, budget.signal);
     const dav = davSession(ctx.client, budget.signal);
-    const ms = await timed(() => inParallel(events, clients, (e) => dav.put(url + e.name, e.text, ICS, 'PUT')));
+    const ms = await timed(() => inParallel(events, clients, (e) => dav.create(url + e.name, e.text, ICS, 'PUT')));
     made?.(url, run);
     return events.length / (ms / 1000);
   });

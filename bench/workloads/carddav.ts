@@ -14,7 +14,7 @@ export async function carddavSuite(ctx: SuiteContext): Promise<void> {
     repeat(ctx.runs, budget, async (run) => {
       const url = await createCollection(ctx, 'addressbook', `bench-book-put-${run}`, budget.signal);
       const dav = davSession(ctx.client, budget.signal);
-      const ms = await timed(() => inParallel(fresh, 8, (c) => dav.put(url + c.name, c.text, VCF, 'PUT')));
+      const ms = await timed(() => inParallel(fresh, 8, (c) => dav.create(url + c.name, c.text, VCF, 'PUT')));
       return fresh.length / (ms / 1000);
     }),
   );

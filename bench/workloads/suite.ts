@@ -65,6 +65,11 @@ export function davSession(client: Client, signal?: AbortSignal) {
       const { status } = await client.request('PUT', url, options({ body: text, headers: { 'Content-Type': contentType } }));
       expectStatus(status, [200, 201, 204], during);
     },
+    /** A new calendar object or vCard, as calendar and contact clients create one: If-None-Match: *. */
+    async create(url: string, text: string, contentType: string, during: string): Promise<void> {
+      const { status } = await client.request('PUT', url, options({ body: text, headers: { 'Content-Type': contentType, 'If-None-Match': '*' } }));
+      expectStatus(status, [201], during);
+    },
     /** A REPORT or PROPFIND expected to answer 207, parsed. */
     async multistatus(method: 'REPORT' | 'PROPFIND', url: string, body: string, depth: '0' | '1', during: string): Promise<Multistatus> {
       return (await timedMultistatus(method, url, body, depth, during)).answer;
