@@ -1,10 +1,11 @@
 /**
  * Large bodies written past the page cache: whole blocks with O_DIRECT, the unaligned tail and
- * small bodies through the cache, the same bytes in the file whatever the size; a bounded pool.
+ * small bodies through the cache, the same bytes in the file whatever the size, hashed on the
+ * hashing thread; a bounded pool; concurrent bodies hashed apart.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ test('the probe leaves no file behind', () => {
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
-test('bodies of every size around the block and the alignment are written whole and in order', { skip }, async () => {
+test('bodies of every size around the block and the alignment are written whole and in order, and hashed', { skip }, async () => {
   const B = DIRECT_BLOCK_BYTES;
   const A = DIRECT_ALIGNMENT;
   for (const size of [0, 1, A - 1, A, B - 1, B, B + 1, B + A, 2 * B + A + 17, 3 * B]) {
@@ -36,10 +37,23 @@ test('bodies of every size around the block and the alignment are written whole 
     const { spool: s, file } = await spool();
     // Uneven chunks, some crossing a block's end.
     for (let at = 0, step = 1; at < size; at += step, step = (step * 31 + 7) % 900_000 + 1) await s.write(data.subarray(at, at + step));
-    await s.finish();
+    const sha256 = await s.finish();
     await s.close();
     assert.ok(fs.readFileSync(file).equals(data), `a body of ${size} bytes`);
+    assert.equal(sha256, createHash('sha256').update(data).digest('hex'), `the hash of a body of ${size} bytes, from the hashing thread`);
   }
+});
+
+test('spools filled at once, block by block in turn, each get the hash of their own body', { skip }, async () => {
+  const bodies = [randomBytes(3 * DIRECT_BLOCK_BYTES + 5), randomBytes(2 * DIRECT_BLOCK_BYTES), randomBytes(DIRECT_BLOCK_BYTES - 3)];
+  const opened = await Promise.all(bodies.map(() => spool()));
+  const step = 1024 * 1024;
+  for (let at = 0; at < bodies[0]!.length; at += step) {
+    await Promise.all(opened.map(({ spool: s }, i) => (at < bodies[i]!.length ? s.write(bodies[i]!.subarray(at, at + step)) : undefined)));
+  }
+  const hashes = await Promise.all(opened.map(({ spool: s }) => s.finish()));
+  await Promise.all(opened.map(({ spool: s }) => s.close()));
+  assert.deepEqual(hashes, bodies.map((body) => createHash('sha256').update(body).digest('hex')));
 });
 
 test('the pool serves a bounded number of spools at once; a closed one gives its blocks back', { skip }, async () => {

@@ -131,6 +131,7 @@ export class FileBlobStore implements BlobStore {
     // A small body stays in memory until publish() writes it; a larger one goes to tmpFile as it arrives.
     let held: Buffer[] | undefined = [];
     let writer: Spool | undefined;
+    let spooledSha256: string | undefined;
     let size = 0;
     try {
       // Read through an iterator that does not destroy the body when we fail (body too large,
@@ -138,8 +139,8 @@ export class FileBlobStore implements BlobStore {
       for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
-        hash.update(chunk);
         if (held && size <= SMALL_BODY_BYTES) {
+          hash.update(chunk);
           held.push(chunk);
           continue;
         }
@@ -148,10 +149,12 @@ export class FileBlobStore implements BlobStore {
           for (const earlier of held ?? []) await writer.write(earlier);
           held = undefined;
         }
+        // A spool that hashes (on another thread) hashes every byte it writes, the held ones too.
+        if (!writer.hashes) hash.update(chunk);
         await writer.write(chunk);
       }
       // Durable before publish() links it: fdatasync(2) also writes the file size.
-      await writer?.finish();
+      spooledSha256 = await writer?.finish();
     } catch (error) {
       // The rest of the body is read and dropped while the answer goes out, so the connection
       // stays usable. On the next tick: the stream notices only then that the iterator has let go.
@@ -162,7 +165,7 @@ export class FileBlobStore implements BlobStore {
     } finally {
       await writer?.close().catch(noop);
     }
-    const sha256 = hash.digest('hex');
+    const sha256 = spooledSha256 ?? hash.digest('hex');
     const staged: HeldBlob | SpooledBlob = held ? { sha256, size, discard: async () => {}, bytes: Buffer.concat(held, size) } : { sha256, size, discard, tmpFile };
     return staged;
   }
@@ -434,6 +437,7 @@ function ignoreMissing(error: NodeJS.ErrnoException): void {
  * every chunk that arrived while the previous one ran. Memory is bounded by PENDING_BYTES.
  */
 class StagingWriter implements Spool {
+  readonly hashes = false;
   readonly #file: fsp.FileHandle;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -456,10 +460,11 @@ class StagingWriter implements Spool {
     if (this.#failed) throw this.#failure;
   }
 
-  async finish(): Promise<void> {
+  async finish(): Promise<undefined> {
     await this.abandon();
     if (this.#failed) throw this.#failure;
     await this.#file.datasync();
+    return undefined;
   }
 
   /** Waits for the write and sync still running, so the file can be closed and removed. */

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { BlockHasher, type BlockHash } from './block-hasher.js';
 
 /** Offsets, lengths and addresses of direct writes are multiples of this (the page size, which every block size divides). */
 export const DIRECT_ALIGNMENT = 4096;
@@ -25,31 +26,44 @@ export const DIRECT_BLOCK_BYTES = 4 * 1024 * 1024;
 const POOL_BLOCKS = 8;
 
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
-const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory } }).WebAssembly;
+const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => WasmMemory } }).WebAssembly;
 const WASM_PAGE_BYTES = 64 * 1024;
 
-/** A page-aligned buffer of `bytes` (a multiple of 64 KiB), as O_DIRECT asks; its pages are resident only once written. */
-export function pageAlignedBuffer(bytes: number): Buffer {
+/**
+ * A page-aligned buffer of `bytes` (a multiple of 64 KiB), as O_DIRECT asks; its pages are
+ * resident only once written. A shared one can be read by other threads where it is.
+ */
+export function pageAlignedBuffer(bytes: number, shared = false): Buffer {
   const pages = bytes / WASM_PAGE_BYTES;
-  return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+  return Buffer.from(new Memory({ initial: pages, maximum: pages, shared }).buffer);
 }
 
-/** Page-aligned blocks, made on first use; the memory's pages are only resident once written. */
+/**
+ * Page-aligned blocks in one shared memory, made on first use (its pages are only resident once
+ * written), and the thread that hashes them (block-hasher.ts).
+ */
 class AlignedBlocks {
   #free: Buffer[] | undefined;
+  #hasher: BlockHasher | undefined;
 
   take(): Buffer | undefined {
     if (!this.#free) {
-      const memory = pageAlignedBuffer(POOL_BLOCKS * DIRECT_BLOCK_BYTES);
+      const memory = pageAlignedBuffer(POOL_BLOCKS * DIRECT_BLOCK_BYTES, true);
       this.#free = Array.from({ length: POOL_BLOCKS }, (_, i) => memory.subarray(i * DIRECT_BLOCK_BYTES, (i + 1) * DIRECT_BLOCK_BYTES));
+      this.#hasher = new BlockHasher(memory.buffer as SharedArrayBuffer);
     }
     return this.#free.pop();
   }
 
   give(block: Buffer): void {
     this.#free!.push(block);
+  }
+
+  /** A new body's hash, on the hashing thread (after a take()). */
+  hash(): BlockHash {
+    return this.#hasher!.start();
   }
 }
 
@@ -82,17 +96,22 @@ export async function probeDirectWrites(folder: string): Promise<boolean> {
 
 /** Where a staged body is written as it arrives: write() in order, then finish() or abandon(), then close(). */
 export interface Spool {
+  /** Whether the spool hashes what it is given (finish() then gives the SHA-256), so the caller need not. */
+  readonly hashes: boolean;
   write(chunk: Buffer): Promise<void>;
-  /** Writes what is left and makes the file durable (fdatasync(2), which also writes its size). */
-  finish(): Promise<void>;
+  /**
+   * Writes what is left and makes the file durable (fdatasync(2), which also writes its size);
+   * gives the hex SHA-256 of everything written when the spool hashes.
+   */
+  finish(): Promise<string | undefined>;
   /** Waits for the writes still running, so the file can be closed and removed. */
   abandon(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * A spool that gathers the body in aligned blocks and writes each full block with O_DIRECT while
- * the next fills. A body that never fills its first block is written through the page cache at
+ * A spool that gathers the body in aligned blocks and writes and hashes each full block (O_DIRECT,
+ * and on the hashing thread) while the next fills. A body that never fills its first block is written through the page cache at
  * the end (small enough that the cache's cost does not matter, and it may well be read soon);
  * so is the tail of a large one that is not a whole number of DIRECT_ALIGNMENT units.
  * Undefined when the pool has no two blocks free (as many large uploads at once as it serves):
@@ -115,7 +134,9 @@ export async function openDirectSpool(file: string): Promise<Spool | undefined> 
 }
 
 class DirectSpool implements Spool {
+  readonly hashes = true;
   readonly #path: string;
+  readonly #hash = blocks.hash();
   readonly #buffered: fsp.FileHandle;
   #direct: fsp.FileHandle | undefined;
   #filling: Buffer;
@@ -149,7 +170,8 @@ class DirectSpool implements Spool {
     await this.#settle();
     this.#direct ??= await fsp.open(this.#path, fs.constants.O_WRONLY | O_DIRECT!);
     const block = this.#filling;
-    this.#writing = writeAll(this.#direct, block, DIRECT_BLOCK_BYTES, this.#position);
+    // The block is filled again only once both are done (#settle).
+    this.#writing = Promise.all([writeAll(this.#direct, block, DIRECT_BLOCK_BYTES, this.#position), this.#hash.update(block, DIRECT_BLOCK_BYTES)]).then(noop);
     this.#position += DIRECT_BLOCK_BYTES;
     this.#filling = this.#spare;
     this.#spare = block;
@@ -164,8 +186,13 @@ class DirectSpool implements Spool {
     if (this.#failure) throw this.#failure.error;
   }
 
-  async finish(): Promise<void> {
+  async finish(): Promise<string> {
     await this.#settle();
+    await Promise.all([this.#filled > 0 ? this.#hash.update(this.#filling, this.#filled) : undefined, this.#writeRest()]);
+    return this.#hash.digest();
+  }
+
+  async #writeRest(): Promise<void> {
     // The whole aligned part directly (when the body already went direct), the rest through the cache.
     const aligned = this.#direct ? this.#filled - (this.#filled % DIRECT_ALIGNMENT) : 0;
     if (aligned > 0) await writeAll(this.#direct!, this.#filling, aligned, this.#position);
@@ -182,6 +209,7 @@ class DirectSpool implements Spool {
     if (this.#closed) return;
     this.#closed = true;
     await this.abandon();
+    this.#hash.drop();
     blocks.give(this.#filling);
     blocks.give(this.#spare);
     await Promise.all([this.#buffered.close(), this.#direct?.close()]);
@@ -197,3 +225,5 @@ async function writeAll(file: fsp.FileHandle, buffer: Buffer, length: number, po
     done += bytesWritten;
   }
 }
+
+function noop(): void {}
