@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StatisticsKeeper } from '../src/store/statistics.js';
+import { autovacuumRuns, maintainChangedTables, StatisticsKeeper } from '../src/store/statistics.js';
 import { openTestStore } from './helpers/store.js';
 
 test('the tables are looked at every 100 commits, at most once a second, one refresh at a time', async () => {
@@ -84,6 +84,32 @@ test('a table that grew is analyzed by itself within 100 commits, and a plan mad
     for (let i = 0; i < 200 && (await analyzed()) === before; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok((await analyzed()) > before, 'analyzed as it grew');
     assert.match(await plan(), /Index Scan using grown_pkey/);
+  } finally {
+    await store.close();
+  }
+});
+
+test('where no autovacuum runs, a table with enough dead rows is vacuumed, and only then', async () => {
+  const store = await openTestStore();
+  try {
+    const { db } = store;
+    // PGlite has no autovacuum; this suite's PostgreSQL may or may not run it.
+    if (db.kind === 'pglite') assert.equal(await autovacuumRuns(db, 'pglite'), false);
+    await db.query('CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL)');
+    await db.query('INSERT INTO counters SELECT g, 0 FROM generate_series(1, 1000) g');
+    await db.query('ANALYZE counters');
+    // Each pass leaves a dead version of every row: 2 000 against a threshold of 50 + 20% of 1 000.
+    for (let i = 0; i < 2; i++) await db.query('UPDATE counters SET n = n + 1');
+    const dead = async () => {
+      // Counts reach pg_stat_user_tables when the session reports them.
+      await db.query('SELECT pg_stat_force_next_flush()');
+      return (await db.query<{ n: number }>("SELECT n_dead_tup::int AS n FROM pg_stat_user_tables WHERE relname = 'counters'"))[0]!.n;
+    };
+    assert.ok((await dead()) >= 1_000, 'dead versions counted');
+    assert.ok(!(await maintainChangedTables(db, { vacuum: false })).some((statement) => statement.startsWith('VACUUM')), 'no VACUUM unless asked');
+    assert.ok((await maintainChangedTables(db, { vacuum: true })).includes('VACUUM counters'));
+    assert.equal(await dead(), 0);
+    assert.ok(!(await maintainChangedTables(db, { vacuum: true })).includes('VACUUM counters'), 'nothing left to vacuum');
   } finally {
     await store.close();
   }

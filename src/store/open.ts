@@ -6,7 +6,7 @@ import { WalFlusher } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
 import { PgliteThread } from './pglite-thread.js';
 import { ReadCachingDatabase } from './read-cache.js';
-import { analyzeChangedTables, StatisticsKeeper } from './statistics.js';
+import { autovacuumRuns, maintainChangedTables, StatisticsKeeper } from './statistics.js';
 
 /** The store is held by another live process (PGlite has no lock of its own). */
 export class StoreBusyError extends Error {}
@@ -23,7 +23,15 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // dropped connection.
     // Autovacuum analyzes a table a minute or so after it has grown; a big import (a first sync,
     // a restored address book) would be planned as an empty table until then.
-    const statistics = new StatisticsKeeper(() => analyzeChangedTables(db));
+    // Without autovacuum (turned off on the server), the keeper vacuums too; asked at its first look.
+    let vacuum: Promise<boolean> | undefined;
+    const statistics = new StatisticsKeeper(async () => {
+      vacuum ??= autovacuumRuns(db, 'postgres').catch((error: unknown) => {
+        vacuum = undefined;
+        throw error;
+      });
+      return maintainChangedTables(db, { vacuum: !(await vacuum) });
+    });
     const db: Database = new PoolDatabase(
       { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
       () => statistics.idle(),
@@ -44,7 +52,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     const wal = new WalFlusher(dir);
     // Whatever start-up recovered or wrote is on disk before the first request.
     await wal.syncAll();
-    const statistics = new StatisticsKeeper(() => analyzeChangedTables(db));
+    const statistics = new StatisticsKeeper(() => maintainChangedTables(db, { vacuum: true }));
     const db: Database = new PgliteDatabase(
       thread,
       async () => {
