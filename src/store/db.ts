@@ -81,9 +81,9 @@ function statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
 
 /**
  * Runs `issue`, whose statements then leave in one write to the socket: pg writes each simple
- * statement, and each prepared one's messages, on their own, and every write to a loopback
- * socket is a system call that runs the receiver's TCP path too (a third of a write's CPU time
- * on the serving thread). Queries are submitted synchronously in pipeline mode.
+ * statement, and each prepared one's messages, on their own, and every write to a socket is a
+ * system call (on loopback it runs the receiver's TCP path too). Queries are submitted
+ * synchronously in pipeline mode.
  */
 function inOneWrite<T>(client: pg.PoolClient, issue: () => T): T {
   const { stream } = (client as unknown as pg.Client).connection;

@@ -32,12 +32,12 @@ const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (descr
 const WASM_PAGE_BYTES = 64 * 1024;
 
 /**
- * A page-aligned buffer of `bytes` (a multiple of 64 KiB), as O_DIRECT asks; its pages are
- * resident only once written. A shared one can be read by other threads where it is.
+ * A page-aligned buffer of `bytes` (a multiple of 64 KiB), as O_DIRECT asks, in memory other
+ * threads can read where it is; its pages are resident only once written.
  */
-export function pageAlignedBuffer(bytes: number, shared = false): Buffer {
+export function pageAlignedBuffer(bytes: number): Buffer {
   const pages = bytes / WASM_PAGE_BYTES;
-  return Buffer.from(new Memory({ initial: pages, maximum: pages, shared }).buffer);
+  return Buffer.from(new Memory({ initial: pages, maximum: pages, shared: true }).buffer);
 }
 
 /**
@@ -50,7 +50,7 @@ class AlignedBlocks {
 
   take(): Buffer | undefined {
     if (!this.#free) {
-      const memory = pageAlignedBuffer(POOL_BLOCKS * DIRECT_BLOCK_BYTES, true);
+      const memory = pageAlignedBuffer(POOL_BLOCKS * DIRECT_BLOCK_BYTES);
       this.#free = Array.from({ length: POOL_BLOCKS }, (_, i) => memory.subarray(i * DIRECT_BLOCK_BYTES, (i + 1) * DIRECT_BLOCK_BYTES));
       this.#hasher = new BlockHasher(memory.buffer as SharedArrayBuffer);
     }
@@ -110,9 +110,10 @@ export interface Spool {
 }
 
 /**
- * A spool that gathers the body in aligned blocks and writes and hashes each full block (O_DIRECT,
- * and on the hashing thread) while the next fills. A body that never fills its first block is written through the page cache at
- * the end (small enough that the cache's cost does not matter, and it may well be read soon);
+ * A spool that gathers the body in aligned blocks and writes and hashes each full block (with
+ * O_DIRECT, and on the hashing thread) while the next fills. A body that never fills its first
+ * block is written through the page cache at the end (small enough that the cache's cost does
+ * not matter, and it may well be read soon);
  * so is the tail of a large one that is not a whole number of DIRECT_ALIGNMENT units.
  * Undefined when the pool has no two blocks free (as many large uploads at once as it serves):
  * the caller then writes through the page cache.

@@ -23,15 +23,8 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // dropped connection.
     // Autovacuum analyzes a table a minute or so after it has grown; a big import (a first sync,
     // a restored address book) would be planned as an empty table until then.
-    // Without autovacuum (turned off on the server), the keeper vacuums too; asked at its first look.
-    let vacuum: Promise<boolean> | undefined;
-    const statistics = new StatisticsKeeper(async () => {
-      vacuum ??= autovacuumRuns(db, 'postgres').catch((error: unknown) => {
-        vacuum = undefined;
-        throw error;
-      });
-      return maintainChangedTables(db, { vacuum: !(await vacuum) });
-    });
+    // Where autovacuum is turned off on the server, the keeper vacuums too.
+    const statistics = new StatisticsKeeper(async () => maintainChangedTables(db, { vacuum: !(await autovacuumRuns(db)) }));
     const db: Database = new PoolDatabase(
       { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
       () => statistics.idle(),

@@ -77,9 +77,8 @@ export async function maintainChangedTables(q: Queryable, { vacuum }: { vacuum: 
   return statements;
 }
 
-/** Whether PostgreSQL's autovacuum looks after this database (never on PGlite, which has no daemon for it). */
-export async function autovacuumRuns(q: Queryable, kind: 'postgres' | 'pglite'): Promise<boolean> {
-  if (kind === 'pglite') return false;
+/** Whether PostgreSQL's autovacuum looks after this database (PGlite has no daemon for it). */
+export async function autovacuumRuns(q: Queryable): Promise<boolean> {
   const [row] = await q.query<{ on: boolean }>("SELECT current_setting('autovacuum')::boolean AND current_setting('track_counts')::boolean AS on");
   return row?.on ?? false;
 }
