@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   // Read before the store is touched, so a bad certificate stops start-up at once.
   const tls = config.tls ? loadTls(config.tls) : undefined;
-  const db = await openDatabase(config);
+  const db = await openDatabase({ ...config, cacheReads: true });
   const applied = await migrate(db);
   if (applied.length > 0) log.info('schema migrated', { versions: applied });
   // PGlite runs no autovacuum: statistics are refreshed at start-up, then as writes add up (statistics.ts).

@@ -111,7 +111,6 @@ async function dumpPostgres(config: Config, databaseUrl: string, dir: string): P
 
     // Pass 2, in the snapshot (retried whole on a serialization failure).
     const dumped = await db.transaction(async (tx) => {
-      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       // The first statement fixes the snapshot; the rows it sees stay until this transaction ends.
       const rows = await blobRows(tx, 'FOR KEY SHARE');
       const [{ snapshot }] = (await tx.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot')) as [{ snapshot: string }];
@@ -134,7 +133,7 @@ async function dumpPostgres(config: Config, databaseUrl: string, dir: string): P
         if (result.code !== 0) throw toolError('pg_dump', result);
       }
       return { rows, counts, serverVersion: version, dumpTool };
-    });
+    }, { isolation: 'repeatable read' });
 
     // Bodies collected between the first pass and the snapshot are not part of this backup.
     const kept = new Set(dumped.rows.filter((row) => !row.in_row).map(blobKey));

@@ -13,8 +13,9 @@ export interface Database extends Queryable {
   /**
    * Runs `work` in one transaction; commits when it resolves, rolls back when it throws.
    * On PostgreSQL a serialization failure or deadlock retries the whole unit of work.
+   * `isolation` sets the transaction's level from its BEGIN (a backup's one snapshot).
    */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A transaction whose statements are all issued at once: those `work` issues before its first
    * await, with COMMIT sent right behind them, so that on PostgreSQL the whole transaction is one
@@ -26,6 +27,15 @@ export interface Database extends Queryable {
   /** Connections of the pool right now, for /metrics. */
   poolStats(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  isolation?: 'repeatable read';
+}
+
+/** BEGIN with the transaction's options. */
+export function beginStatement(options: TransactionOptions = {}): string {
+  return options.isolation ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
 }
 
 export interface PoolStats {
@@ -109,10 +119,15 @@ export class PoolDatabase implements Database {
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
    * resolves (the statistics keeper).
    */
+  /**
+   * `firstStatement`, asked at each transaction's start, is a statement to run right after its
+   * BEGIN, in the same round trip (the read lease's shared hold, read-lease.ts).
+   */
   constructor(
     config: pg.PoolConfig,
     onClose: () => Promise<void> = async () => {},
     private readonly afterCommit: () => void | Promise<void> = () => {},
+    private readonly firstStatement: () => string | undefined = () => undefined,
   ) {
     // Pipeline mode: a statement is sent without waiting for the answers to those before it,
     // so BEGIN travels with a transaction's first statement, and statements a caller issues
@@ -128,13 +143,13 @@ export class PoolDatabase implements Database {
     return result.rows;
   }
 
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.#attempts(async (client, drop) => {
       const tx: Queryable = { query: (sql, params) => rowsOf(client, sql, params) };
       try {
         // Not awaited alone: BEGIN goes out with the first statement, in one write. It fails
         // only with its connection, and every statement after it with it.
-        const [begun, working] = inOneWrite(client, () => [client.query('BEGIN'), work(tx)] as const);
+        const [begun, working] = inOneWrite(client, () => [this.#begin(client, options), work(tx)] as const);
         begun.catch(() => undefined);
         const result = await working;
         await begun;
@@ -155,7 +170,7 @@ export class PoolDatabase implements Database {
         query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
       };
       const [begun, done, committed] = inOneWrite(client, () => {
-        const started = [client.query('BEGIN'), work(tx)] as const;
+        const started = [this.#begin(client), work(tx)] as const;
         open = false;
         return [...started, client.query('COMMIT')] as const;
       });
@@ -169,6 +184,15 @@ export class PoolDatabase implements Database {
       if (c.value.command !== 'COMMIT') throw new Error('the transaction was rolled back');
       return d.value;
     });
+  }
+
+  /** BEGIN, and the first statement if there is one; fails with either. */
+  #begin(client: pg.PoolClient, options?: TransactionOptions): Promise<unknown> {
+    const first = this.firstStatement();
+    const begun = client.query(beginStatement(options));
+    if (!first) return begun;
+    const ran = client.query(first);
+    return Promise.all([begun, ran]);
   }
 
   /**

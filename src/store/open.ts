@@ -6,6 +6,7 @@ import { WalFlusher } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
 import { PgliteThread } from './pglite-thread.js';
 import { ReadCachingDatabase } from './read-cache.js';
+import { LEASE_WRITE_SQL, ReadLease } from './read-lease.js';
 import { autovacuumRuns, maintainChangedTables, StatisticsKeeper } from './statistics.js';
 
 /** The store is held by another live process (PGlite has no lock of its own). */
@@ -14,6 +15,11 @@ export class StoreBusyError extends Error {}
 export interface StoreLocation {
   dataDir: string;
   databaseUrl?: string | undefined;
+  /**
+   * On PostgreSQL, keep reads while this process is the only one using the database (the
+   * server asks for it; tools such as `npm run user` do not). The embedded store always keeps them.
+   */
+  cacheReads?: boolean;
 }
 
 export async function openDatabase(location: StoreLocation): Promise<Database> {
@@ -25,12 +31,21 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     // a restored address book) would be planned as an empty table until then.
     // Where autovacuum is turned off on the server, the keeper vacuums too.
     const statistics = new StatisticsKeeper(async () => maintainChangedTables(db, { vacuum: !(await autovacuumRuns(db)) }));
+    // Reads are kept only while this process holds the read lease alone; while it does not, its
+    // transactions take it shared (read-lease.ts).
+    let cache: ReadCachingDatabase | undefined;
+    const lease = await ReadLease.open({ connectionString: location.databaseUrl, cache: location.cacheReads ?? false, onChange: () => cache?.reset() });
     const db: Database = new PoolDatabase(
       { connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true },
-      () => statistics.idle(),
+      async () => {
+        await statistics.idle();
+        await lease.close();
+      },
       () => statistics.noteCommit(),
+      () => (lease.exclusive ? undefined : LEASE_WRITE_SQL),
     );
-    return db;
+    cache = new ReadCachingDatabase(db, lease);
+    return cache;
   }
   return openEmbedded(location.dataDir);
 }

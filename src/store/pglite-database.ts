@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { parse, serialize, type DatabaseError } from 'pg-protocol';
 import type { BackendMessage, CommandCompleteMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import { prepareValue } from 'pg/lib/utils.js';
-import type { Database, PoolStats, Queryable } from './db.js';
+import { beginStatement, type Database, type PoolStats, type Queryable, type TransactionOptions } from './db.js';
 import type { PgliteThread } from './pglite-thread.js';
 import { types } from './pg-types.js';
 import { mayWrite } from './read-cache.js';
@@ -110,14 +110,14 @@ export class PgliteDatabase implements Database {
     return rows;
   }
 
-  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const release = await this.#turn();
     let value: T;
     // The turn passes on once COMMIT or ROLLBACK is posted: what others post runs after it.
     let ended: Promise<Answer<object>[]>;
     try {
       // BEGIN goes out with the first statement; its answer is read with that statement's.
-      const begun = this.#post([simple('BEGIN')]);
+      const begun = this.#post([simple(beginStatement(options))]);
       begun.catch(() => undefined);
       const tx: Queryable = { query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await this.#post<R>([this.#encode(sql, params)]))[0]!.rows };
       try {

@@ -1,15 +1,17 @@
 /**
- * A read cache for the embedded store. PGlite runs PostgreSQL in this process, on one thread of
- * its own, one statement at a time: each query costs 0.1–0.3 ms of that thread and a round trip
- * to it, so a phone fetching one event at a time is bound by the two reads behind it. The embedded store has
- * exactly one writer (this process: the DATA_DIR lock refuses any other), so a read's result
- * stays true until this process writes. The rule is therefore the simplest that is exact: any
- * statement that may write, and any transaction, makes every cached result stale.
+ * A read cache. PGlite runs PostgreSQL in this process, on one thread of its own, one statement
+ * at a time: each query costs 0.1–0.3 ms of that thread and a round trip to it, so a phone
+ * fetching one event at a time is bound by the two reads behind it; on PostgreSQL every read is a
+ * round trip and a statement. The embedded store has exactly one writer (this process: the
+ * DATA_DIR lock refuses any other), so a read's result stays true until this process writes. On
+ * PostgreSQL that holds while this process holds the read lease alone (read-lease.ts); without
+ * it, nothing is kept. The rule is then the simplest that is exact: any statement that may
+ * write, and any transaction, makes every cached result stale.
  *
  * Only small answers to plain, deterministic SELECTs are kept (a path lookup, an object's text);
  * listings and anything that depends on the clock or on the server's own state are not.
  */
-import type { Database, PoolStats, Queryable } from './db.js';
+import type { Database, PoolStats, Queryable, TransactionOptions } from './db.js';
 
 /** Answers with more rows than this are listings: not kept. */
 const MAX_ROWS = 16;
@@ -43,6 +45,8 @@ export function mayWrite(sql: string): boolean {
  */
 interface Statement {
   writes: boolean;
+  /** VACUUM and ANALYZE: they change no row, and cannot run in a transaction block. */
+  maintenance: boolean;
   cacheable: boolean;
   id: number;
 }
@@ -56,7 +60,7 @@ function classify(sql: string): Statement {
   if (!kind) {
     const writes = !/^\s*(SELECT|WITH)\b/i.test(sql) || WRITES.test(sql);
     // Ids are never reused, so clearing the map cannot make two texts share a key.
-    kind = { writes, cacheable: !writes && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql), id: nextStatementId++ };
+    kind = { writes, maintenance: /^\s*(VACUUM|ANALYZE)\b/i.test(sql), cacheable: !writes && /\bFROM\b/i.test(sql) && !VOLATILE.test(sql), id: nextStatementId++ };
     if (classified.size >= MAX_CLASSIFIED) classified.clear();
     classified.set(sql, kind);
   }
@@ -76,7 +80,17 @@ export class ReadCachingDatabase implements Database {
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
 
-  constructor(private readonly inner: Database) {}
+  /** `lease`: on PostgreSQL, reads are kept only while it is held exclusively (call reset() when that changes). */
+  constructor(
+    private readonly inner: Database,
+    private readonly lease?: { readonly exclusive: boolean },
+  ) {}
+
+  /** Forgets every kept read, and any read still running (the lease changed hands). */
+  reset(): void {
+    this.#generation++;
+    this.#forgetIfStale();
+  }
 
   get kind(): Database['kind'] {
     return this.inner.kind;
@@ -84,6 +98,11 @@ export class ReadCachingDatabase implements Database {
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
     const statement = classify(sql);
+    if (this.lease && !this.lease.exclusive) {
+      // Another process may write: nothing is kept, and a write runs in a transaction, whose first
+      // statement announces it to any process that would keep reads (read-lease.ts).
+      return statement.writes && !statement.maintenance ? this.#writing(() => this.inner.pipelined((tx) => tx.query<R>(sql, params))) : this.inner.query<R>(sql, params);
+    }
     if (!statement.cacheable) return this.#writing(() => this.inner.query<R>(sql, params));
     const key = keyOf(statement, params);
     if (key === undefined) return this.inner.query<R>(sql, params);
@@ -102,8 +121,8 @@ export class ReadCachingDatabase implements Database {
     return rows;
   }
 
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#writing(() => this.inner.transaction(work));
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#writing(() => this.inner.transaction(work, options));
   }
 
   pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
