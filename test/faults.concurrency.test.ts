@@ -149,14 +149,13 @@ describe('concurrent writers', () => {
     const countThenInsert = (who: 0 | 1) =>
       db.transaction(async (tx) => {
         attempts[who]!++;
-        await tx.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
         const [{ count }] = (await tx.query<{ count: number }>('SELECT count(*) AS count FROM serial_probe')) as [{ count: number }];
         if (attempts[who] === 1) {
           if (++arrived === 2) release();
           await bothHaveRead;
         }
         await tx.query('INSERT INTO serial_probe VALUES ($1)', [count]);
-      });
+      }, { isolation: 'serializable' });
     await Promise.all([countThenInsert(0), countThenInsert(1)]);
     assert.ok(attempts[0]! + attempts[1]! >= 3, 'one side ran again');
     assert.deepEqual((await db.query<{ k: number }>('SELECT k FROM serial_probe ORDER BY k')).map((r) => r.k), [0, 1]);

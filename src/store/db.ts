@@ -30,12 +30,13 @@ export interface Database extends Queryable {
 }
 
 export interface TransactionOptions {
-  isolation?: 'repeatable read';
+  /** Above READ COMMITTED, PostgreSQL's default (set with BEGIN: SET TRANSACTION must come before any statement). */
+  isolation?: 'repeatable read' | 'serializable';
 }
 
 /** BEGIN with the transaction's options. */
 export function beginStatement(options: TransactionOptions = {}): string {
-  return options.isolation ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
+  return options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN';
 }
 
 export interface PoolStats {
