@@ -118,11 +118,9 @@ export class PoolDatabase implements Database {
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the statistics keeper).
-   */
-  /**
-   * `firstStatement`, asked at each transaction's start, is a statement to run right after its
-   * BEGIN, in the same round trip (the read lease's shared hold, read-lease.ts).
+   * resolves (the statistics keeper). `firstStatement`, asked at each transaction's start, is a
+   * statement to run right after its BEGIN, in the same round trip (the read lease's shared
+   * hold, read-lease.ts).
    */
   constructor(
     config: pg.PoolConfig,
