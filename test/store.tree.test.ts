@@ -70,10 +70,12 @@ test('a failed write leaves the token and the log as they were', async () => {
   assert.equal((await changes(after.id)).length, 1);
 });
 
+/** A text member's content, its ETag the text itself. */
+const content = (text: string) => ({ blobSha256: null, size: text.length, contentType: 'text/plain', etag: `"${text}"` });
+
 test('writeMember writes only as expected: If-None-Match: * on a taken name and a stale If-Match write nothing and leave the token', async () => {
   await server.request('MKCOL', home + 'expected');
   const folder = await collection(['expected']);
-  const content = (text: string) => ({ blobSha256: null, size: text.length, contentType: 'text/plain', etag: `"${text}"` });
   const write = (name: string, text: string, expected: ExpectedMember) => db().pipelined((tx) => writeMember(tx, folder, name, 'file', content(text), expected));
   const created = await write('a', 'v1', 'absent');
   assert.equal(created?.created, true);
@@ -90,7 +92,6 @@ test('writeMember writes only as expected: If-None-Match: * on a taken name and 
 test('a writer expecting an ETag that another writer replaced while it waited for the collection writes nothing', async () => {
   await server.request('MKCOL', home + 'contended');
   const folder = await collection(['contended']);
-  const content = (text: string) => ({ blobSha256: null, size: text.length, contentType: 'text/plain', etag: `"${text}"` });
   assert.ok(await db().pipelined((tx) => writeMember(tx, folder, 'x', 'file', content('v1'), 'any')));
   // The first writer holds the collection's row until its commit; the second, sent meanwhile,
   // waits for it (PostgreSQL) or runs after it (PGlite): either way it must see "v2", not "v1".

@@ -45,7 +45,9 @@ export class ReadLease {
   #exclusive = false;
   #shared = false;
   #closed = false;
-  #timer: NodeJS.Timeout | undefined;
+  /** The next try for the exclusive hold, and the next attempt to connect again. */
+  #retry: NodeJS.Timeout | undefined;
+  #reconnect: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: ReadLeaseOptions) {}
 
@@ -67,7 +69,8 @@ export class ReadLease {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    clearTimeout(this.#retry);
+    clearTimeout(this.#reconnect);
     this.#set(false);
     const client = this.#client;
     this.#client = undefined;
@@ -79,6 +82,8 @@ export class ReadLease {
     client.on('error', () => this.#lost(client));
     client.on('end', () => this.#lost(client));
     await client.connect();
+    // Closed while connecting: this connection must not take the lease.
+    if (this.#closed) return void (await client.end().catch(() => {}));
     try {
       const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       client.on('notification', (message: pg.Notification) => {
@@ -131,12 +136,15 @@ export class ReadLease {
   /** While it wants the lease and does not hold it: try again later. */
   #schedule(): void {
     if (this.#closed || !this.options.cache) return;
-    this.#timer = setTimeout(() => {
+    this.#retry = setTimeout(() => {
       const client = this.#client;
-      const attempt = client && !this.#exclusive ? this.#tryExclusive(client) : Promise.resolve(false);
-      void attempt.catch(() => client?.end()).finally(() => this.#schedule());
+      if (!client) return; // lost: the next connection schedules its own tries
+      const attempt = this.#exclusive ? Promise.resolve(false) : this.#tryExclusive(client);
+      void attempt.catch(() => client.end()).finally(() => {
+        if (client === this.#client) this.#schedule();
+      });
     }, this.options.retryMs ?? 10_000);
-    this.#timer.unref();
+    this.#retry.unref();
   }
 
   #lost(client: pg.Client): void {
@@ -148,10 +156,13 @@ export class ReadLease {
   }
 
   #reconnectLater(): void {
-    clearTimeout(this.#timer);
+    clearTimeout(this.#retry);
+    clearTimeout(this.#reconnect);
     if (this.#closed) return;
-    this.#timer = setTimeout(() => void this.#connect().catch(() => this.#reconnectLater()), RECONNECT_MS);
-    this.#timer.unref();
+    this.#reconnect = setTimeout(() => {
+      if (!this.#closed) void this.#connect().catch(() => this.#reconnectLater());
+    }, RECONNECT_MS);
+    this.#reconnect.unref();
   }
 
   #set(exclusive: boolean): void {
