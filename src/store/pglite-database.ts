@@ -100,7 +100,10 @@ export class PgliteDatabase implements Database {
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
-      answer = this.#post<R>([this.#encode(sql, params)]);
+      const encoded = this.#encode(sql, params);
+      // One statement of the extended protocol (not a script, nor VACUUM, which have no
+      // parameters) may run in a transaction with its neighbours (pglite-worker.ts).
+      answer = this.#post<R>([encoded], params.length > 0 && !encoded.parses ? 'statement' : undefined);
     } finally {
       release();
     }
@@ -156,7 +159,8 @@ export class PgliteDatabase implements Database {
       done = work(tx);
       open = false;
       batch.push(simple('COMMIT'));
-      answers = this.#postEach(batch);
+      // The database thread may run it in one transaction with its neighbours (pglite-worker.ts).
+      answers = this.#postEach(batch, batch.some((e) => e.parses) ? undefined : 'transaction');
     } finally {
       release();
     }
@@ -207,16 +211,16 @@ export class PgliteDatabase implements Database {
   }
 
   /** Posts statements as one batch (in the caller's turn) and reads their answers; throws the first error. */
-  async #post<R extends object>(encoded: Encoded[]): Promise<Answer<R>[]> {
-    const answers = await this.#postEach<R>(encoded);
+  async #post<R extends object>(encoded: Encoded[], join?: 'statement'): Promise<Answer<R>[]> {
+    const answers = await this.#postEach<R>(encoded, join);
     const failure = answers.find((a) => a instanceof Error);
     if (failure) throw failure;
     return answers as Answer<R>[];
   }
 
   /** Posts statements as one batch and reads each one's answer, or its error. */
-  async #postEach<R extends object>(encoded: Encoded[]): Promise<(Answer<R> | Error)[]> {
-    const outputs = await this.#thread.send(encoded.map((e) => e.bytes));
+  async #postEach<R extends object>(encoded: Encoded[], join?: 'transaction' | 'statement'): Promise<(Answer<R> | Error)[]> {
+    const outputs = await this.#thread.send(encoded.map((e) => e.bytes), join);
     return outputs.map((output, i) => {
       try {
         return this.#read<R>(output, encoded[i]!);

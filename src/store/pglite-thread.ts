@@ -4,7 +4,7 @@
  * answer, as an in-thread PGlite would.
  */
 import { Worker } from 'node:worker_threads';
-import type { WorkerBatch, WorkerOptions, WorkerReply } from './pglite-worker.js';
+import type { WorkerBatch, WorkerOptions, WorkerReplies, WorkerReply } from './pglite-worker.js';
 
 /** The worker's module beside this one: compiled JavaScript, or its TypeScript when this runs from source. */
 function startWorker(options: WorkerOptions): Worker {
@@ -32,7 +32,9 @@ export class PgliteThread {
   private constructor(worker: Worker) {
     this.#worker = worker;
     this.#worker.unref();
-    this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    this.#worker.on('message', (replies: WorkerReplies) => {
+      for (const reply of replies) this.#settle(reply);
+    });
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', (code) => {
         this.#fail(new Error(`the embedded database's thread ended (exit ${code})`));
@@ -62,14 +64,14 @@ export class PgliteThread {
   /**
    * Posts `messages` to run after every batch posted before; resolves with the backend's answer
    * to each, in chunks. Posting is synchronous, so callers order their batches by the order of
-   * their calls.
+   * their calls. `join`: the batch may share a transaction with its neighbours (WorkerBatch).
    */
-  send(messages: readonly Buffer[]): Promise<Buffer[][]> {
+  send(messages: readonly Buffer[], join?: WorkerBatch['join']): Promise<Buffer[][]> {
     if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     const answer = new Promise<Buffer[][]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage({ id, messages: messages as Buffer[] } satisfies WorkerBatch);
+    this.#worker.postMessage({ id, messages: messages as Buffer[], ...(join && { join }) } satisfies WorkerBatch);
     return answer;
   }
 

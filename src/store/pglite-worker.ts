@@ -7,18 +7,40 @@
  * It speaks in batches: each message is a list of protocol messages (each ending in Sync or a
  * simple Query), run in order, and the answer is the backend's bytes for each (as the chunks
  * PGlite wrote them), in one reply.
+ *
+ * Group commit: joinable batches found queued one after another run as one transaction, and
+ * each transaction among them gets that transaction's BEGIN and COMMIT answers as its own. A
+ * transaction's BEGIN and COMMIT cost more than a small write's own statements (the commit
+ * record, the thread's wake-ups): 2 000 writes of a 4 KiB file by 8 writers took 1.0 ms of CPU
+ * each at one transaction apiece, 0.55 ms at eight to a transaction. Single statements join too:
+ * a server's writes alternate with the reads of the next requests. Each statement still sees
+ * what the statements before it did, as when run alone, and no answer leaves before the COMMIT,
+ * so no one is told of a change that is not durable. When a statement of the group fails, the
+ * whole transaction has rolled back, and each batch then runs again by itself: one request's
+ * error is never another's.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { serialize } from 'pg-protocol';
 import { PGLITE_EXTENSIONS } from './pglite-extensions.js';
 
 export interface WorkerBatch {
   id: number;
   messages: Uint8Array[];
+  /**
+   * May share one transaction with the joinable batches queued beside it: a transaction (simple
+   * BEGIN first, simple COMMIT last) or one statement of the extended protocol, which can run in
+   * a transaction block. Neither creates a named statement, so it can run again by itself (a
+   * Parse that succeeded could not).
+   */
+  join?: 'transaction' | 'statement';
 }
 
 /** `outputs[i]`: the chunks of the answer to `messages[i]`. */
 export type WorkerReply = { id: number; outputs: Uint8Array[][] } | { id: number; error: string };
+
+/** The thread posts replies in lists: those of a group at once. */
+export type WorkerReplies = WorkerReply[];
 
 export interface WorkerOptions {
   dir: string;
@@ -28,9 +50,6 @@ if (!parentPort) throw new Error('pglite-worker.ts runs as a worker thread');
 const port = parentPort;
 const { dir } = workerData as WorkerOptions;
 const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
-
-/** Batches run one after another, in the order they were posted; closing waits for those before it. */
-let queue: Promise<void> = Promise.resolve();
 
 /**
  * How long the thread keeps looking for the next batch before it sleeps. A thread woken from
@@ -43,42 +62,122 @@ const SPIN_MS = 0.2;
 /** Chunks at least this large are moved to the serving thread rather than copied. */
 const MOVE_BYTES = 64 * 1024;
 
+/** Joinable batches in one transaction at most: bounds what one failure makes run twice. */
+const MAX_GROUP = 32;
+
+/** Batches posted and not yet run, in the order they were posted. */
+const queued: (WorkerBatch | 'close')[] = [];
+let running = false;
+
 port.on('message', (message: WorkerBatch | 'close') => {
-  queue = queue.then(async () => {
-    // Batches that arrive while this one runs or while the thread looks are taken here, in order.
-    let next: WorkerBatch | 'close' | undefined = message;
-    while (next !== undefined) {
+  queued.push(message);
+  if (!running) void run();
+});
+
+/** Runs what is queued, in order, until the queue stays empty for SPIN_MS. */
+async function run(): Promise<void> {
+  running = true;
+  try {
+    for (;;) {
+      takePosted();
+      if (queued.length === 0 && !spinForNext()) return;
+      const next = queued.shift()!;
       if (next === 'close') {
         await pglite.close();
         port.close();
         return;
       }
-      await handle(next);
-      next = undefined;
-      const until = performance.now() + SPIN_MS;
-      while (performance.now() < until) {
-        const got = receiveMessageOnPort(port);
-        if (got) {
-          next = got.message as WorkerBatch | 'close';
-          break;
-        }
-      }
+      const group = [next];
+      while (next.join && group.length < MAX_GROUP && isJoinable(queued[0])) group.push(queued.shift() as WorkerBatch);
+      // Reads alone gain nothing from a transaction around them.
+      post(group.some((batch) => batch.join === 'transaction') && group.length > 1 ? await handleGroup(group) : await handleEach(group));
     }
-  });
-});
-
-async function handle(message: WorkerBatch): Promise<void> {
-  let outputs: Uint8Array[][];
-  try {
-    outputs = [];
-    for (const bytes of message.messages) outputs.push(await exchange(bytes));
-  } catch (error) {
-    port.postMessage({ id: message.id, error: (error as Error).message } satisfies WorkerReply);
-    return;
+  } finally {
+    running = false;
   }
+}
+
+function isJoinable(batch: WorkerBatch | 'close' | undefined): boolean {
+  return typeof batch === 'object' && batch.join !== undefined;
+}
+
+/** Moves batches already posted (whose message events have not fired yet) to the queue. */
+function takePosted(): void {
+  for (let got = receiveMessageOnPort(port); got; got = receiveMessageOnPort(port)) queued.push(got.message as WorkerBatch | 'close');
+}
+
+/** Looks for a batch for SPIN_MS; whether one came. */
+function spinForNext(): boolean {
+  const until = performance.now() + SPIN_MS;
+  while (performance.now() < until) {
+    const got = receiveMessageOnPort(port);
+    if (got) {
+      queued.push(got.message as WorkerBatch | 'close');
+      takePosted();
+      return true;
+    }
+  }
+  return false;
+}
+
+async function handle(batch: WorkerBatch): Promise<WorkerReplies> {
+  try {
+    const outputs: Uint8Array[][] = [];
+    for (const bytes of batch.messages) outputs.push(await exchange(bytes));
+    return [{ id: batch.id, outputs }];
+  } catch (error) {
+    return [{ id: batch.id, error: (error as Error).message }];
+  }
+}
+
+async function handleEach(batches: WorkerBatch[]): Promise<WorkerReplies> {
+  const replies: WorkerReplies = [];
+  for (const batch of batches) replies.push(...(await handle(batch)));
+  return replies;
+}
+
+const BEGIN = new Uint8Array(serialize.query('BEGIN'));
+const COMMIT = new Uint8Array(serialize.query('COMMIT'));
+
+/** Joinable batches as one transaction; each by itself when that transaction did not commit. */
+async function handleGroup(group: WorkerBatch[]): Promise<WorkerReplies> {
+  try {
+    const begun = await exchange(BEGIN);
+    const answers: Uint8Array[][][] = [];
+    for (const batch of group) {
+      // A transaction's own BEGIN and COMMIT are left out, and answered by the group's.
+      const own = batch.join === 'transaction' ? batch.messages.slice(1, -1) : batch.messages;
+      const outputs: Uint8Array[][] = [];
+      for (const bytes of own) outputs.push(await exchange(bytes));
+      answers.push(outputs);
+    }
+    const ended = await exchange(COMMIT);
+    // ROLLBACK: a statement failed and rolled the whole group back.
+    if (commandTag(ended) !== 'COMMIT') return await handleEach(group);
+    return group.map((batch, i) => ({ id: batch.id, outputs: batch.join === 'transaction' ? [begun, ...answers[i]!, ended] : answers[i]! }));
+  } catch (error) {
+    return group.map((batch) => ({ id: batch.id, error: (error as Error).message }));
+  }
+}
+
+function post(replies: WorkerReplies): void {
   // Moving a buffer costs more than copying a small one (most answers are a few hundred bytes).
-  const moved = outputs.flat().filter((chunk) => chunk.byteLength >= MOVE_BYTES);
-  port.postMessage({ id: message.id, outputs } satisfies WorkerReply, moved.map((chunk) => chunk.buffer as ArrayBuffer));
+  const moved = replies.flatMap((reply) => ('outputs' in reply ? reply.outputs.flat().filter((chunk) => chunk.byteLength >= MOVE_BYTES) : []));
+  port.postMessage(replies, moved.map((chunk) => chunk.buffer as ArrayBuffer));
+}
+
+const COMMAND_COMPLETE = 0x43; // 'C'
+
+/** The tag of the last CommandComplete in an answer (COMMIT, or ROLLBACK for an aborted transaction). */
+function commandTag(chunks: readonly Uint8Array[]): string | undefined {
+  const data = Buffer.concat(chunks);
+  let tag: string | undefined;
+  for (let offset = 0; offset + 5 <= data.length; offset += 1 + data.readInt32BE(offset + 1)) {
+    if (data[offset] !== COMMAND_COMPLETE) continue;
+    const end = data.indexOf(0, offset + 5);
+    tag = data.toString('latin1', offset + 5, end);
+  }
+  return tag;
 }
 port.postMessage('ready');
 
