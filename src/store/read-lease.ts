@@ -48,6 +48,8 @@ export class ReadLease {
   /** The next try for the exclusive hold, and the next attempt to connect again. */
   #retry: NodeJS.Timeout | undefined;
   #reconnect: NodeJS.Timeout | undefined;
+  /** The lease connection's steps, one after another (#serially). */
+  #steps: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: ReadLeaseOptions) {}
 
@@ -87,12 +89,14 @@ export class ReadLease {
     try {
       const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       client.on('notification', (message: pg.Notification) => {
-        if (message.processId !== pid) void this.#standDown(client).catch(() => client.end());
+        if (message.processId !== pid) void this.#serially(() => this.#standDown(client)).catch(() => client.end());
       });
       await client.query(`LISTEN ${CHANNEL}`);
       this.#client = client;
       this.#shared = false;
-      if (!(this.options.cache && (await this.#tryExclusive(client)))) await this.#join(client);
+      await this.#serially(async () => {
+        if (!(this.options.cache && (await this.#tryExclusive(client)))) await this.#join(client);
+      });
     } catch (error) {
       this.#client = undefined;
       await client.end().catch(() => {});
@@ -133,13 +137,25 @@ export class ReadLease {
     await client.query(`SELECT pg_advisory_unlock(${LEASE_KEY})`);
   }
 
+  /**
+   * Runs `step` once those before it have ended. A try for the exclusive hold made in the middle
+   * of a stand-down (between its shared hold and its release) would succeed, as the session
+   * already holds the lock, and keep the newcomer waiting for good; so would a notice heard
+   * between a try's success and its being noted.
+   */
+  #serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#steps.then(step, step);
+    this.#steps = run.catch(() => undefined);
+    return run;
+  }
+
   /** While it wants the lease and does not hold it: try again later. */
   #schedule(): void {
     if (this.#closed || !this.options.cache) return;
     this.#retry = setTimeout(() => {
       const client = this.#client;
       if (!client) return; // lost: the next connection schedules its own tries
-      const attempt = this.#exclusive ? Promise.resolve(false) : this.#tryExclusive(client);
+      const attempt = this.#serially(async () => (this.#exclusive || client !== this.#client ? false : this.#tryExclusive(client)));
       void attempt.catch(() => client.end()).finally(() => {
         if (client === this.#client) this.#schedule();
       });
