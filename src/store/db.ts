@@ -22,11 +22,21 @@ export interface Database extends Queryable {
    * round trip and its row locks are held for no round trip of the client. It commits whatever
    * they did; if one fails, all are rolled back and its error is thrown. A statement issued
    * after an await throws (the transaction has ended).
+   *
+   * Pipelined transactions may share one transaction (group commit): on PGlite those queued back
+   * to back, on PostgreSQL those of one `batchKey` (a user's id) that wait while another of the
+   * key runs. So `work` must only issue statements and read their answers: when a shared
+   * transaction fails, each `work` runs again in a transaction of its own.
    */
-  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  pipelined<T>(work: (tx: Queryable) => Promise<T>, options?: PipelinedOptions): Promise<T>;
   /** Connections of the pool right now, for /metrics. */
   poolStats(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PipelinedOptions {
+  /** Pipelined transactions of one key may share a transaction on PostgreSQL (see pipelined). */
+  batchKey?: number;
 }
 
 export interface TransactionOptions {
@@ -110,11 +120,23 @@ async function rowsOf<R extends object>(client: pg.PoolClient, sql: string, para
   return (await client.query<R & pg.QueryResultRow>(statement(sql, params))).rows;
 }
 
+/** A pipelined transaction waiting to share one with others of its key. */
+interface Batched {
+  work: (tx: Queryable) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Pipelined transactions in one shared transaction at most: bounds what one failure makes run twice. */
+const MAX_GROUP = 32;
+
 /** PostgreSQL through a pool of pg connections (the embedded store is pglite-database.ts). */
 export class PoolDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
+  /** By batch key: the pipelined transactions waiting while one of that key runs. */
+  readonly #batches = new Map<number, Batched[]>();
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
@@ -162,7 +184,101 @@ export class PoolDatabase implements Database {
     });
   }
 
-  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+  pipelined<T>(work: (tx: Queryable) => Promise<T>, options?: PipelinedOptions): Promise<T> {
+    const key = options?.batchKey;
+    if (key === undefined) return this.#pipelinedAlone(work);
+    const joining = this.#batches.get(key);
+    if (joining) return new Promise<T>((resolve, reject) => joining.push({ work, resolve: resolve as (value: unknown) => void, reject }));
+    // None of this key runs: this one goes at once, and those that come meanwhile wait for it.
+    const waiting: Batched[] = [];
+    this.#batches.set(key, waiting);
+    const alone = this.#pipelinedAlone(work);
+    void alone.catch(() => undefined).then(() => this.#runBatches(key, waiting));
+    return alone;
+  }
+
+  /** Runs what waits under `key` in groups, each with what came while the one before ran. */
+  async #runBatches(key: number, waiting: Batched[]): Promise<void> {
+    try {
+      while (waiting.length > 0) {
+        const group = waiting.splice(0, MAX_GROUP);
+        // Settling one that has settled does nothing: this only reaches those left waiting.
+        await this.#runGroup(group).catch((error: unknown) => group.forEach(({ reject }) => reject(error)));
+      }
+    } finally {
+      this.#batches.delete(key);
+    }
+  }
+
+  /**
+   * Pipelined transactions as one: BEGIN, the statements of each, COMMIT, in one write. Each gets
+   * its own answers once the COMMIT is. If a statement fails, the whole transaction is rolled
+   * back, and each runs again alone; if the connection fails, whether it committed is unknown
+   * and every one of them fails with that error.
+   */
+  async #runGroup(group: Batched[]): Promise<void> {
+    if (group.length === 1) {
+      const [{ work, resolve, reject }] = group as [Batched];
+      return this.#pipelinedAlone(work).then(resolve, reject);
+    }
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      for (const { reject } of group) reject(error);
+      return;
+    }
+    const onLost = () => {};
+    client.on('error', onLost);
+    let broken: Error | undefined;
+    let outcome: { kind: 'committed'; done: PromiseSettledResult<unknown>[] } | { kind: 'rolled back' } | { kind: 'failed'; error: unknown };
+    try {
+      let open = true;
+      const tx: Queryable = {
+        query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
+      };
+      const [begun, done, committed] = inOneWrite(client, () => {
+        const begun = this.#begin(client);
+        const done = group.map(({ work }) => {
+          try {
+            return work(tx);
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        });
+        open = false;
+        return [begun, done, client.query('COMMIT')] as const;
+      });
+      const [b, c, ...settled] = await Promise.allSettled([begun, committed, ...done]);
+      if (c.status === 'rejected' && !(c.reason as { code?: string }).code) {
+        broken = c.reason as Error;
+        outcome = { kind: 'failed', error: c.reason };
+      } else if (b.status === 'rejected') outcome = isDatabaseUnavailable(b.reason) ? { kind: 'failed', error: b.reason } : { kind: 'rolled back' };
+      else if (c.status === 'rejected' || c.value.command !== 'COMMIT') outcome = { kind: 'rolled back' };
+      else outcome = { kind: 'committed', done: settled };
+    } finally {
+      client.removeListener('error', onLost);
+      client.release(broken);
+    }
+    if (outcome.kind === 'failed') {
+      for (const { reject } of group) reject(outcome.error);
+      return;
+    }
+    if (outcome.kind === 'rolled back') {
+      // One statement failed (or the BEGIN): its error, and any other, shows when each runs alone.
+      await Promise.all(group.map(({ work, resolve, reject }) => this.#pipelinedAlone(work).then(resolve, reject)));
+      return;
+    }
+    const { done } = outcome;
+    await this.afterCommit();
+    group.forEach(({ resolve, reject }, i) => {
+      const result = done[i]!;
+      if (result.status === 'fulfilled') resolve(result.value);
+      else reject(result.reason);
+    });
+  }
+
+  #pipelinedAlone<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.#attempts(async (client, drop) => {
       let open = true;
       const tx: Queryable = {

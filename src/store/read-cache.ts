@@ -11,7 +11,7 @@
  * Only small answers to plain, deterministic SELECTs are kept (a path lookup, an object's text);
  * listings and anything that depends on the clock or on the server's own state are not.
  */
-import type { Database, PoolStats, Queryable, TransactionOptions } from './db.js';
+import type { Database, PipelinedOptions, PoolStats, Queryable, TransactionOptions } from './db.js';
 
 /** Answers with more rows than this are listings: not kept. */
 const MAX_ROWS = 16;
@@ -125,8 +125,8 @@ export class ReadCachingDatabase implements Database {
     return this.#writing(() => this.inner.transaction(work, options));
   }
 
-  pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#writing(() => this.inner.pipelined(work));
+  pipelined<T>(work: (tx: Queryable) => Promise<T>, options?: PipelinedOptions): Promise<T> {
+    return this.#writing(() => this.inner.pipelined(work, options));
   }
 
   poolStats(): PoolStats {

@@ -75,7 +75,7 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
     // when they wrote nothing, the general path.
     const expected = expectedMember(koa);
     const written = expected
-      ? await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), expected, kind.rows(collection, index, text)))
+      ? await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), expected, kind.rows(collection, index, text)), { batchKey: user.id })
       : undefined;
     stored = written ?? await deps.db.transaction(async (tx) => {
       const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);

@@ -64,7 +64,7 @@ export async function put(req: DavRequest): Promise<void> {
     // checked once its row is claimed, before the commit (ensurePublished).
     const expected = expectedMember(koa);
     const claim = blobClaimRow(user.id, staged);
-    const pipelined = expected && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, expected, claim)) : undefined;
+    const pipelined = expected && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, expected, claim), { batchKey: user.id }) : undefined;
     const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
       const written = expected && published ? await writeMember(tx, req.parent!, name, 'file', content, expected, claim) : undefined;
       if (written) {
