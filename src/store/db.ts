@@ -24,9 +24,9 @@ export interface Database extends Queryable {
    * after an await throws (the transaction has ended).
    *
    * Pipelined transactions may share one transaction (group commit): on PGlite those queued back
-   * to back, on PostgreSQL those of one `batchKey` (a user's id) that wait while another of the
-   * key runs. So `work` must only issue statements and read their answers: when a shared
-   * transaction fails, each `work` runs again in a transaction of its own.
+   * to back, on PostgreSQL those of one `batchKey` (a user's id) that wait while the key's
+   * earlier ones run. So `work` must only issue statements and read their answers: when a
+   * shared transaction fails, each `work` runs again in a transaction of its own.
    */
   pipelined<T>(work: (tx: Queryable) => Promise<T>, options?: PipelinedOptions): Promise<T>;
   /** Connections of the pool right now, for /metrics. */
@@ -130,13 +130,33 @@ interface Batched {
 /** Pipelined transactions in one shared transaction at most: bounds what one failure makes run twice. */
 const MAX_GROUP = 32;
 
+/**
+ * A batch key's writes: those waiting, the groups sent and not yet answered, and the connection
+ * they are sent on while there are any.
+ */
+interface Lane {
+  waiting: Batched[];
+  inFlight: number;
+  client?: Promise<pg.PoolClient>;
+}
+
+/**
+ * Groups of a lane sent before the one before has answered, on its one connection: the next
+ * group's round trip overlaps the last one's work in PostgreSQL, and neither waits on the other's
+ * row locks. 2 000 x 4 KiB PUTs by 8 clients, servers in turn: 1 720 files/s on average with one,
+ * 1 800 with two, 1 640 with three (smaller groups).
+ */
+const GROUPS_IN_FLIGHT = 2;
+
+const ignoreLost = () => {};
+
 /** PostgreSQL through a pool of pg connections (the embedded store is pglite-database.ts). */
 export class PoolDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #onClose: () => Promise<void>;
-  /** By batch key: the pipelined transactions waiting while one of that key runs. */
-  readonly #batches = new Map<number, Batched[]>();
+  /** By batch key: the lanes of keys with writes waiting or running. */
+  readonly #lanes = new Map<number, Lane>();
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
@@ -187,27 +207,53 @@ export class PoolDatabase implements Database {
   pipelined<T>(work: (tx: Queryable) => Promise<T>, options?: PipelinedOptions): Promise<T> {
     const key = options?.batchKey;
     if (key === undefined) return this.#pipelinedAlone(work);
-    const joining = this.#batches.get(key);
-    if (joining) return new Promise<T>((resolve, reject) => joining.push({ work, resolve: resolve as (value: unknown) => void, reject }));
-    // None of this key runs: this one goes at once, and those that come meanwhile wait for it.
-    const waiting: Batched[] = [];
-    this.#batches.set(key, waiting);
-    const alone = this.#pipelinedAlone(work);
-    void alone.catch(() => undefined).then(() => this.#runBatches(key, waiting));
-    return alone;
+    let lane = this.#lanes.get(key);
+    if (!lane) this.#lanes.set(key, (lane = { waiting: [], inFlight: 0 }));
+    const promise = new Promise<T>((resolve, reject) => lane.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject }));
+    this.#pump(key, lane);
+    return promise;
   }
 
-  /** Runs what waits under `key` in groups, each with what came while the one before ran. */
-  async #runBatches(key: number, waiting: Batched[]): Promise<void> {
-    try {
-      while (waiting.length > 0) {
-        const group = waiting.splice(0, MAX_GROUP);
+  /**
+   * Sends what waits in a lane as groups, each one transaction, while fewer than
+   * GROUPS_IN_FLIGHT are; those that come meanwhile wait for the next group.
+   */
+  #pump(key: number, lane: Lane): void {
+    while (lane.inFlight < GROUPS_IN_FLIGHT && lane.waiting.length > 0) {
+      const group = lane.waiting.splice(0, MAX_GROUP);
+      lane.inFlight++;
+      void this.#runGroup(lane, group)
         // Settling one that has settled does nothing: this only reaches those left waiting.
-        await this.#runGroup(group).catch((error: unknown) => group.forEach(({ reject }) => reject(error)));
-      }
-    } finally {
-      this.#batches.delete(key);
+        .catch((error: unknown) => group.forEach(({ reject }) => reject(error)))
+        .finally(() => {
+          lane.inFlight--;
+          if (lane.inFlight > 0 || lane.waiting.length > 0) return this.#pump(key, lane);
+          this.#lanes.delete(key);
+          this.#releaseLane(lane);
+        });
     }
+  }
+
+  /** The lane's connection: its groups run one after another in one session, so they never wait on each other's locks. */
+  #laneClient(lane: Lane): Promise<pg.PoolClient> {
+    if (!lane.client) {
+      lane.client = this.#pool.connect().then((client) => {
+        // A connection lost while idle in the lane is emitted on it; the next query rejects too.
+        client.on('error', ignoreLost);
+        return client;
+      });
+      lane.client.catch(() => (lane.client = undefined));
+    }
+    return lane.client;
+  }
+
+  #releaseLane(lane: Lane, broken?: Error): void {
+    const client = lane.client;
+    lane.client = undefined;
+    void client?.then((c) => {
+      c.removeListener('error', ignoreLost);
+      c.release(broken);
+    }, () => undefined);
   }
 
   /**
@@ -216,63 +262,41 @@ export class PoolDatabase implements Database {
    * back, and each runs again alone; if the connection fails, whether it committed is unknown
    * and every one of them fails with that error.
    */
-  async #runGroup(group: Batched[]): Promise<void> {
-    if (group.length === 1) {
-      const [{ work, resolve, reject }] = group as [Batched];
-      return this.#pipelinedAlone(work).then(resolve, reject);
-    }
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      for (const { reject } of group) reject(error);
-      return;
-    }
-    const onLost = () => {};
-    client.on('error', onLost);
-    let broken: Error | undefined;
-    let outcome: { kind: 'committed'; done: PromiseSettledResult<unknown>[] } | { kind: 'rolled back' } | { kind: 'failed'; error: unknown };
-    try {
-      let open = true;
-      const tx: Queryable = {
-        query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
-      };
-      const [begun, done, committed] = inOneWrite(client, () => {
-        const begun = this.#begin(client);
-        const done = group.map(({ work }) => {
-          try {
-            return work(tx);
-          } catch (error) {
-            return Promise.reject(error);
-          }
-        });
-        open = false;
-        return [begun, done, client.query('COMMIT')] as const;
+  async #runGroup(lane: Lane, group: Batched[]): Promise<void> {
+    const held = this.#laneClient(lane);
+    const client = await held;
+    let open = true;
+    const tx: Queryable = {
+      query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
+    };
+    const [begun, done, committed] = inOneWrite(client, () => {
+      const begun = this.#begin(client);
+      const done = group.map(({ work }) => {
+        try {
+          return work(tx);
+        } catch (error) {
+          return Promise.reject(error);
+        }
       });
-      const [b, c, ...settled] = await Promise.allSettled([begun, committed, ...done]);
-      if (c.status === 'rejected' && !(c.reason as { code?: string }).code) {
-        broken = c.reason as Error;
-        outcome = { kind: 'failed', error: c.reason };
-      } else if (b.status === 'rejected') outcome = isDatabaseUnavailable(b.reason) ? { kind: 'failed', error: b.reason } : { kind: 'rolled back' };
-      else if (c.status === 'rejected' || c.value.command !== 'COMMIT') outcome = { kind: 'rolled back' };
-      else outcome = { kind: 'committed', done: settled };
-    } finally {
-      client.removeListener('error', onLost);
-      client.release(broken);
-    }
-    if (outcome.kind === 'failed') {
-      for (const { reject } of group) reject(outcome.error);
+      open = false;
+      return [begun, done, client.query('COMMIT')] as const;
+    });
+    const [b, c, ...settled] = await Promise.allSettled([begun, committed, ...done]);
+    if (c.status === 'rejected' && !(c.reason as { code?: string }).code) {
+      // The connection failed: the lane takes a new one for its next group.
+      if (lane.client === held) this.#releaseLane(lane, c.reason as Error);
+      for (const { reject } of group) reject(c.reason);
       return;
     }
-    if (outcome.kind === 'rolled back') {
-      // One statement failed (or the BEGIN): its error, and any other, shows when each runs alone.
+    if (b.status === 'rejected' || c.status === 'rejected' || c.value.command !== 'COMMIT') {
+      // A statement failed (or the BEGIN) and rolled the group back: its error, and any other,
+      // shows when each runs alone, with its own retries after a deadlock.
       await Promise.all(group.map(({ work, resolve, reject }) => this.#pipelinedAlone(work).then(resolve, reject)));
       return;
     }
-    const { done } = outcome;
     await this.afterCommit();
     group.forEach(({ resolve, reject }, i) => {
-      const result = done[i]!;
+      const result = settled[i]!;
       if (result.status === 'fulfilled') resolve(result.value);
       else reject(result.reason);
     });

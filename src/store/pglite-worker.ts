@@ -15,7 +15,8 @@
  * each at one transaction apiece, 0.55 ms at eight to a transaction. Single statements join too:
  * a server's writes alternate with the reads of the next requests. Each statement still sees
  * what the statements before it did, as when run alone, and no answer leaves before the COMMIT,
- * so no one is told of a change that is not durable. When a statement of the group fails, the
+ * so no one is told of a change that is not committed (a writer is acknowledged once its WAL is
+ * flushed, as before: pglite-database.ts). When a statement of the group fails, the
  * whole transaction has rolled back, and each batch then runs again by itself: one request's
  * error is never another's.
  */
