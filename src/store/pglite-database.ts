@@ -100,10 +100,7 @@ export class PgliteDatabase implements Database {
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
-      const encoded = this.#encode(sql, params);
-      // One statement of the extended protocol (not a script, nor VACUUM, which have no
-      // parameters) may run in a transaction with its neighbours (pglite-worker.ts).
-      answer = this.#post<R>([encoded], params.length > 0 && !encoded.parses ? 'statement' : undefined);
+      answer = this.#post<R>([this.#encode(sql, params)]);
     } finally {
       release();
     }
@@ -160,7 +157,7 @@ export class PgliteDatabase implements Database {
       open = false;
       batch.push(simple('COMMIT'));
       // The database thread may run it in one transaction with its neighbours (pglite-worker.ts).
-      answers = this.#postEach(batch, batch.some((e) => e.parses) ? undefined : 'transaction');
+      answers = this.#postEach(batch, !batch.some((e) => e.parses));
     } finally {
       release();
     }
@@ -211,16 +208,16 @@ export class PgliteDatabase implements Database {
   }
 
   /** Posts statements as one batch (in the caller's turn) and reads their answers; throws the first error. */
-  async #post<R extends object>(encoded: Encoded[], join?: 'statement'): Promise<Answer<R>[]> {
-    const answers = await this.#postEach<R>(encoded, join);
+  async #post<R extends object>(encoded: Encoded[]): Promise<Answer<R>[]> {
+    const answers = await this.#postEach<R>(encoded);
     const failure = answers.find((a) => a instanceof Error);
     if (failure) throw failure;
     return answers as Answer<R>[];
   }
 
   /** Posts statements as one batch and reads each one's answer, or its error. */
-  async #postEach<R extends object>(encoded: Encoded[], join?: 'transaction' | 'statement'): Promise<(Answer<R> | Error)[]> {
-    const outputs = await this.#thread.send(encoded.map((e) => e.bytes), join);
+  async #postEach<R extends object>(encoded: Encoded[], joinable = false): Promise<(Answer<R> | Error)[]> {
+    const outputs = await this.#thread.send(encoded.map((e) => e.bytes), joinable);
     return outputs.map((output, i) => {
       try {
         return this.#read<R>(output, encoded[i]!);

@@ -64,14 +64,14 @@ export class PgliteThread {
   /**
    * Posts `messages` to run after every batch posted before; resolves with the backend's answer
    * to each, in chunks. Posting is synchronous, so callers order their batches by the order of
-   * their calls. `join`: the batch may share a transaction with its neighbours (WorkerBatch).
+   * their calls. `joinable`: a transaction that may share one with its neighbours (WorkerBatch).
    */
-  send(messages: readonly Buffer[], join?: WorkerBatch['join']): Promise<Buffer[][]> {
+  send(messages: readonly Buffer[], joinable = false): Promise<Buffer[][]> {
     if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     const answer = new Promise<Buffer[][]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage({ id, messages: messages as Buffer[], ...(join && { join }) } satisfies WorkerBatch);
+    this.#worker.postMessage({ id, messages: messages as Buffer[], ...(joinable && { joinable }) } satisfies WorkerBatch);
     return answer;
   }
 

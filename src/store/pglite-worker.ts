@@ -8,13 +8,14 @@
  * simple Query), run in order, and the answer is the backend's bytes for each (as the chunks
  * PGlite wrote them), in one reply.
  *
- * Group commit: joinable batches found queued one after another run as one transaction, and
- * each transaction among them gets that transaction's BEGIN and COMMIT answers as its own. A
- * transaction's BEGIN and COMMIT cost more than a small write's own statements (the commit
- * record, the thread's wake-ups): 2 000 writes of a 4 KiB file by 8 writers took 1.0 ms of CPU
- * each at one transaction apiece, 0.55 ms at eight to a transaction. Single statements join too:
- * a server's writes alternate with the reads of the next requests. Each statement still sees
- * what the statements before it did, as when run alone, and no answer leaves before the COMMIT,
+ * Group commit: joinable transactions (pipelined writes) found queued one after another run as
+ * one, BEGIN of the first to COMMIT of the last, and each gets that BEGIN's and that COMMIT's
+ * answers as its own. A transaction's BEGIN and COMMIT cost more than a small write's own
+ * statements (the commit record, the thread's wake-ups): 2 000 writes of a 4 KiB file by 8
+ * writers took 1.0 ms of CPU each at one transaction apiece, 0.55 ms at eight to a transaction.
+ * Reads do not join: one would wait for the whole group, and a mixed load (`npm run load`) ran
+ * 8% slower when they did. Each statement still sees what the statements before it did, as when
+ * run alone, and no answer leaves before the COMMIT,
  * so no one is told of a change that is not committed (a writer is acknowledged once its WAL is
  * flushed, as before: pglite-database.ts). When a statement of the group fails, the
  * whole transaction has rolled back, and each batch then runs again by itself: one request's
@@ -29,12 +30,11 @@ export interface WorkerBatch {
   id: number;
   messages: Uint8Array[];
   /**
-   * May share one transaction with the joinable batches queued beside it: a transaction (simple
-   * BEGIN first, simple COMMIT last) or one statement of the extended protocol, which can run in
-   * a transaction block. Neither creates a named statement, so it can run again by itself (a
+   * A transaction (simple BEGIN first, simple COMMIT last) that may share one with the joinable
+   * batches queued beside it. It creates no named statement, so it can run again by itself (a
    * Parse that succeeded could not).
    */
-  join?: 'transaction' | 'statement';
+  joinable?: true;
 }
 
 /** `outputs[i]`: the chunks of the answer to `messages[i]`. */
@@ -89,9 +89,8 @@ async function run(): Promise<void> {
         return;
       }
       const group = [next];
-      while (next.join && group.length < MAX_GROUP && isJoinable(queued[0])) group.push(queued.shift() as WorkerBatch);
-      // Reads alone gain nothing from a transaction around them.
-      post(group.some((batch) => batch.join === 'transaction') && group.length > 1 ? await handleGroup(group) : await handleEach(group));
+      while (next.joinable && group.length < MAX_GROUP && isJoinable(queued[0])) group.push(queued.shift() as WorkerBatch);
+      post(group.length > 1 ? await handleGroup(group) : await handle(next));
     }
   } finally {
     running = false;
@@ -99,7 +98,7 @@ async function run(): Promise<void> {
 }
 
 function isJoinable(batch: WorkerBatch | 'close' | undefined): boolean {
-  return typeof batch === 'object' && batch.join !== undefined;
+  return typeof batch === 'object' && batch.joinable === true;
 }
 
 /** Moves batches already posted (whose message events have not fired yet) to the queue. */
@@ -140,22 +139,21 @@ async function handleEach(batches: WorkerBatch[]): Promise<WorkerReplies> {
 const BEGIN = new Uint8Array(serialize.query('BEGIN'));
 const COMMIT = new Uint8Array(serialize.query('COMMIT'));
 
-/** Joinable batches as one transaction; each by itself when that transaction did not commit. */
+/** Joinable transactions as one; each by itself when that one did not commit. */
 async function handleGroup(group: WorkerBatch[]): Promise<WorkerReplies> {
   try {
     const begun = await exchange(BEGIN);
     const answers: Uint8Array[][][] = [];
     for (const batch of group) {
-      // A transaction's own BEGIN and COMMIT are left out, and answered by the group's.
-      const own = batch.join === 'transaction' ? batch.messages.slice(1, -1) : batch.messages;
+      // Each one's own BEGIN and COMMIT are left out, and answered by the group's.
       const outputs: Uint8Array[][] = [];
-      for (const bytes of own) outputs.push(await exchange(bytes));
+      for (const bytes of batch.messages.slice(1, -1)) outputs.push(await exchange(bytes));
       answers.push(outputs);
     }
     const ended = await exchange(COMMIT);
     // ROLLBACK: a statement failed and rolled the whole group back.
     if (commandTag(ended) !== 'COMMIT') return await handleEach(group);
-    return group.map((batch, i) => ({ id: batch.id, outputs: batch.join === 'transaction' ? [begun, ...answers[i]!, ended] : answers[i]! }));
+    return group.map((batch, i) => ({ id: batch.id, outputs: [begun, ...answers[i]!, ended] }));
   } catch (error) {
     return group.map((batch) => ({ id: batch.id, error: (error as Error).message }));
   }
