@@ -11,15 +11,14 @@
  * Group commit: joinable transactions (pipelined writes) found queued one after another run as
  * one, BEGIN of the first to COMMIT of the last, and each gets that BEGIN's and that COMMIT's
  * answers as its own. A transaction's BEGIN and COMMIT cost more than a small write's own
- * statements (the commit record, the thread's wake-ups): 2 000 writes of a 4 KiB file by 8
- * writers took 1.0 ms of CPU each at one transaction apiece, 0.55 ms at eight to a transaction.
- * Reads do not join: one would wait for the whole group, and a mixed load (`npm run load`) ran
- * 8% slower when they did. Each statement still sees what the statements before it did, as when
- * run alone, and no answer leaves before the COMMIT,
- * so no one is told of a change that is not committed (a writer is acknowledged once its WAL is
- * flushed, as before: pglite-database.ts). When a statement of the group fails, the
- * whole transaction has rolled back, and each batch then runs again by itself: one request's
- * error is never another's.
+ * statements (the commit record, the thread's wake-ups): 2 000 writes of a 4 KiB file by 8 writers
+ * took 1.0 ms of CPU each at one transaction apiece, 0.55 ms at eight to a transaction. Reads do
+ * not join: one would wait for the whole group, and a mixed load (`npm run load`) ran 8% slower
+ * when they did. Each statement still sees what the statements before it did, as when run alone,
+ * and no answer leaves before the COMMIT, so no one is told of a change that is not committed (a
+ * writer is acknowledged once its WAL is flushed, as before: pglite-database.ts). When a statement
+ * of the group fails, the whole transaction has rolled back, and each batch then runs again by
+ * itself: one request's error is never another's.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
