@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openTestStore, type TestStore } from './helpers/store.js';
+import { PoolDatabase } from '../src/store/db.js';
+import { openTestStore, testDatabaseUrl, type TestStore } from './helpers/store.js';
 
 let store: TestStore;
 before(async () => {
@@ -110,4 +111,19 @@ test('writers that do not wait for each other share commits; each gets its own o
   const written = Array.from({ length: 40 }, (_, i) => 1000 + i).filter((id) => id !== 1017 && id !== 1023 && id % 4 !== 3);
   assert.deepEqual((await ids()).filter((id) => id >= 1000 && id < 1040), written);
   assert.deepEqual(await store.db.query(note, [900]), [{ note: 'warm' }]);
+});
+
+test('on PostgreSQL, lanes of many keys on a small pool all finish, even when their groups fail', { skip: testDatabaseUrl ? false : 'PostgreSQL only', timeout: 60_000 }, async () => {
+  // Two connections for four keys: a failed group's writes run again alone on connections the
+  // other lanes hold, so a lane must never wait for them.
+  const db = new PoolDatabase({ connectionString: store.databaseUrl!, max: 2 });
+  try {
+    const insert = 'INSERT INTO pipelined_probe (id, note) VALUES ($1, $2) RETURNING id';
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => db.pipelined((tx) => tx.query(insert, [i % 10 === 9 ? 900 : 3000 + i, 'lane']), { batchKey: i % 4 })),
+    );
+    outcomes.forEach((outcome, i) => assert.equal(outcome.status, i % 10 === 9 ? 'rejected' : 'fulfilled', `write ${i}`));
+  } finally {
+    await db.close();
+  }
 });

@@ -290,8 +290,9 @@ export class PoolDatabase implements Database {
     }
     if (b.status === 'rejected' || c.status === 'rejected' || c.value.command !== 'COMMIT') {
       // A statement failed (or the BEGIN) and rolled the group back: its error, and any other,
-      // shows when each runs alone, with its own retries after a deadlock.
-      await Promise.all(group.map(({ work, resolve, reject }) => this.#pipelinedAlone(work).then(resolve, reject)));
+      // shows when each runs alone, with its own retries after a deadlock. Not awaited: those
+      // runs take connections of the pool, which the lanes holding the others must not wait for.
+      for (const { work, resolve, reject } of group) void this.#pipelinedAlone(work).then(resolve, reject);
       return;
     }
     await this.afterCommit();
