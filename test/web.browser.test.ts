@@ -210,6 +210,9 @@ describe('the web pages in a browser', { skip: missing, timeout: 180_000 }, () =
       await tabTo('Calendars');
       await p.keyboard.press('Enter');
       await p.getByRole('heading', { name: 'Calendars' }).waitFor();
+      // The page moves focus to its heading on the next frame: typing before it lands lost the
+      // rest of the name once in CI ("Ty").
+      await p.waitForFunction(`document.activeElement?.tagName === 'H1'`);
       await tabTo('New calendar');
       await p.keyboard.type('Typed only');
       await p.keyboard.press('Enter');
