@@ -45,8 +45,10 @@ export function createClient(authorization: string): Client {
   };
 
   return {
-    request: (method, url, { body, headers = {}, signal } = {}) =>
-      new URL(url).protocol === 'http:' ? leanRequest(method, new URL(url), body, headers, signal) : new Promise((resolve, reject) => {
+    request: (method, url, { body, headers = {}, signal } = {}) => {
+      const target = new URL(url);
+      if (target.protocol === 'http:') return leanRequest(method, target, body, headers, signal);
+      return new Promise((resolve, reject) => {
         send(method, url, headers, signal, (req) => {
           req.on('error', reject);
           req.end(body);
@@ -56,7 +58,8 @@ export function createClient(authorization: string): Client {
           res.on('error', reject);
           res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }));
         });
-      }),
+      });
+    },
     putStream: (url, size, signal) =>
       new Promise((resolve, reject) => {
         send('PUT', url, { 'Content-Length': String(size), 'Content-Type': 'application/octet-stream' }, signal, (req) => {

@@ -264,24 +264,7 @@ export class PoolDatabase implements Database {
    */
   async #runGroup(lane: Lane, group: Batched[]): Promise<void> {
     const held = this.#laneClient(lane);
-    const client = await held;
-    let open = true;
-    const tx: Queryable = {
-      query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
-    };
-    const [begun, done, committed] = inOneWrite(client, () => {
-      const begun = this.#begin(client);
-      const done = group.map(({ work }) => {
-        try {
-          return work(tx);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      });
-      open = false;
-      return [begun, done, client.query('COMMIT')] as const;
-    });
-    const [b, c, ...settled] = await Promise.allSettled([begun, committed, ...done]);
+    const { b, c, settled } = await this.#issue(await held, group.map(({ work }) => work));
     if (c.status === 'rejected' && !(c.reason as { code?: string }).code) {
       // The connection failed: the lane takes a new one for its next group.
       if (lane.client === held) this.#releaseLane(lane, c.reason as Error);
@@ -305,16 +288,8 @@ export class PoolDatabase implements Database {
 
   #pipelinedAlone<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.#attempts(async (client, drop) => {
-      let open = true;
-      const tx: Queryable = {
-        query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
-      };
-      const [begun, done, committed] = inOneWrite(client, () => {
-        const started = [this.#begin(client), work(tx)] as const;
-        open = false;
-        return [...started, client.query('COMMIT')] as const;
-      });
-      const [b, d, c] = await Promise.allSettled([begun, done, committed]);
+      const { b, c, settled } = await this.#issue(client, [work]);
+      const d = settled[0] as PromiseSettledResult<T>;
       // A COMMIT without an answer from PostgreSQL (the connection failed): the pool drops the client.
       if (c.status === 'rejected' && !(c.reason as { code?: string }).code) drop(c.reason as Error);
       if (b.status === 'rejected') throw b.reason;
@@ -324,6 +299,31 @@ export class PoolDatabase implements Database {
       if (c.value.command !== 'COMMIT') throw new Error('the transaction was rolled back');
       return d.value;
     });
+  }
+
+  /**
+   * Sends BEGIN, the statements each of `works` issues before its first await, and COMMIT, in
+   * one write to the socket; `b`, `c` and `settled`: how the BEGIN, the COMMIT and each work ended.
+   */
+  async #issue(client: pg.PoolClient, works: readonly ((tx: Queryable) => Promise<unknown>)[]) {
+    let open = true;
+    const tx: Queryable = {
+      query: (sql, params) => (open ? rowsOf(client, sql, params) : Promise.reject(new Error('a pipelined transaction takes no statement after its first await'))),
+    };
+    const [begun, done, committed] = inOneWrite(client, () => {
+      const begun = this.#begin(client);
+      const done = works.map((work) => {
+        try {
+          return work(tx);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      });
+      open = false;
+      return [begun, done, client.query('COMMIT')] as const;
+    });
+    const [b, c, ...settled] = await Promise.allSettled([begun, committed, ...done]);
+    return { b, c: c as PromiseSettledResult<pg.QueryResult>, settled };
   }
 
   /** BEGIN, and the first statement if there is one; fails with either. */
