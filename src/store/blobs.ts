@@ -615,12 +615,15 @@ const OPEN_FOLDERS = 256;
 const noop = (): void => undefined;
 
 /** A staged body's blobs row: user, hash, size, and the body itself when it is kept there. */
-function blobRowValues(userId: number, staged: StagedBlob): unknown[] {
+function blobRowValues(userId: number, staged: BlobRow): unknown[] {
   return [userId, staged.sha256, staged.size, staged.bytes ?? null];
 }
 
+/** What a blobs row records of a body: its hash, its size, and the bytes when kept in the row. */
+export type BlobRow = Pick<StagedBlob, 'sha256' | 'size' | 'bytes'>;
+
 /** A claim of a row already there takes its lock and keeps its form (a file body stays a file). */
-const KEEP_EXISTING_ROW = 'ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size';
+export const KEEP_EXISTING_ROW = 'ON CONFLICT (user_id, sha256) DO UPDATE SET size = EXCLUDED.size';
 const CLAIM_ROW = `INSERT INTO blobs (user_id, sha256, size, body) VALUES ($1, $2, $3, $4) ${KEEP_EXISTING_ROW}`;
 
 /**
@@ -637,7 +640,7 @@ export async function claimBlob(tx: Queryable, blobs: BlobStore, userId: number,
  * claimBlob's row, written by the statement that writes the node referring to it (writeMember);
  * the caller then calls ensurePublished() for a body not kept in its row.
  */
-export function blobClaimRow(userId: number, staged: StagedBlob): Beside {
+export function blobClaimRow(userId: number, staged: BlobRow): Beside {
   return {
     params: blobRowValues(userId, staged),
     statements: (p) => [

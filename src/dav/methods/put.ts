@@ -6,7 +6,8 @@ import { httpDate } from '../http-date.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type StagedBlob } from '../../store/blobs.js';
-import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeMember } from '../../store/nodes.js';
+import { fileBatcher } from '../../store/file-batches.js';
+import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeMember, type Beside, type ExpectedMember, type WrittenMember } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
@@ -64,7 +65,7 @@ export async function put(req: DavRequest): Promise<void> {
     // checked once its row is claimed, before the commit (ensurePublished).
     const expected = expectedMember(koa);
     const claim = blobClaimRow(user.id, staged);
-    const pipelined = expected && !published ? await deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, expected, claim), { batchKey: user.id }) : undefined;
+    const pipelined = expected && !published ? await writeAtOnce(req, name, staged, contentType, expected, claim) : undefined;
     const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
       const written = expected && published ? await writeMember(tx, req.parent!, name, 'file', content, expected, claim) : undefined;
       if (written) {
@@ -94,4 +95,19 @@ export async function put(req: DavRequest): Promise<void> {
     await staged.discard();
   }
   if (replaced && replaced !== staged.sha256) await collectBlobs(deps.db, deps.blobs, user.id, [replaced]);
+}
+
+/**
+ * A write whose only precondition writeMember checks, in one pipelined transaction: a small
+ * file into a plain collection with those waiting for the same collection (store/file-batches.ts),
+ * any other alone. Undefined when nothing was written.
+ */
+function writeAtOnce(req: DavRequest, name: string, staged: StagedBlob, contentType: string | null, expected: ExpectedMember, claim: Beside): Promise<WrittenMember | undefined> {
+  const { deps, user } = req;
+  const parent = req.parent!;
+  if (keptInRow(staged) && parent.kind === 'collection' && typeof expected === 'string') {
+    return fileBatcher(deps.db).write({ userId: parent.userId, id: parent.id, kind: parent.kind }, { name, blob: staged, contentType, expected });
+  }
+  const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
+  return deps.db.pipelined((tx) => writeMember(tx, parent, name, 'file', content, expected, claim), { batchKey: user.id });
 }

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { Database } from '../src/store/db.js';
+import { FileBatcher, writeFileBatch, type BatchParent, type FileWrite } from '../src/store/file-batches.js';
+import { fileEtag, resolvePath } from '../src/store/nodes.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+before(async () => (server = await startTestServer()));
+after(() => server.close());
+
+const home = '/dav/files/alice/';
+const db = () => server.store.db;
+const userId = () => server.users[0]!.user.id;
+
+async function folder(name: string): Promise<BatchParent> {
+  assert.equal((await server.request('MKCOL', home + name)).status, 201);
+  const { node } = await resolvePath(db(), userId(), ['files', name]);
+  assert.ok(node);
+  return { userId: node.userId, id: node.id, kind: 'collection' };
+}
+
+function file(name: string, text: string, expected: 'any' | 'absent' = 'any'): FileWrite {
+  const bytes = Buffer.from(text);
+  return { name, blob: { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, bytes }, contentType: 'text/plain', expected };
+}
+
+const syncToken = async (parent: BatchParent) => (await db().query<{ sync_token: number }>('SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2', [parent.userId, parent.id]))[0]!.sync_token;
+const changes = (parent: BatchParent) =>
+  db().query<{ token: number; name: string }>('SELECT token, name FROM changes WHERE user_id = $1 AND collection_id = $2 AND NOT deleted ORDER BY token', [parent.userId, parent.id]);
+
+/** The store's database, counting the pipelined transactions sent through it. */
+function counting(inner: Database): { db: Database; sent: () => number } {
+  let sent = 0;
+  const db: Database = Object.create(inner, {
+    pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => (sent++, inner.pipelined(work, options)) },
+  }) as Database;
+  return { db, sent: () => sent };
+}
+
+test('a batch writes its files, their bodies and one change-log entry each, on tokens of their own in order', async () => {
+  const parent = await folder('batch-one');
+  const files = Array.from({ length: 5 }, (_, i) => file(`f${i}.txt`, `body ${i}`));
+  // Two files of one body: its row is claimed once.
+  files.push(file('same.txt', 'body 0'));
+  const written = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', files));
+  assert.equal(written.size, files.length);
+  for (const f of files) {
+    const member = written.get(f.name);
+    assert.ok(member, f.name);
+    assert.equal(member.created, true);
+    assert.equal(member.previousBlob, null);
+    assert.equal(member.node.etag, fileEtag(f.blob.sha256));
+    assert.equal(member.node.size, f.blob.size);
+    const got = await server.request('GET', home + 'batch-one/' + f.name);
+    assert.equal(got.status, 200);
+    assert.equal(await got.text(), f.blob.bytes.toString());
+  }
+  assert.equal(await syncToken(parent), files.length);
+  assert.deepEqual((await changes(parent)).map((c) => [c.token, c.name]), files.map((f, i) => [i + 1, f.name]));
+
+  // Replacing: the bodies replaced are reported, and each name keeps only its latest entry.
+  const again = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', [file('f1.txt', 'new 1'), file('f3.txt', 'new 3')]));
+  assert.equal(again.get('f1.txt')!.created, false);
+  assert.equal(again.get('f1.txt')!.previousBlob, files[1]!.blob.sha256);
+  assert.equal(again.get('f3.txt')!.previousBlob, files[3]!.blob.sha256);
+  assert.equal(await syncToken(parent), files.length + 2);
+  assert.deepEqual((await changes(parent)).map((c) => [c.token, c.name]), [[1, 'f0.txt'], [3, 'f2.txt'], [5, 'f4.txt'], [6, 'same.txt'], [7, 'f1.txt'], [8, 'f3.txt']]);
+  assert.equal(await (await server.request('GET', home + 'batch-one/f3.txt')).text(), 'new 3');
+});
+
+test('a batch leaves out the members it may not write: a collection of that name, or a file present for If-None-Match: *', async () => {
+  const parent = await folder('batch-skip');
+  assert.equal((await server.request('MKCOL', home + 'batch-skip/sub')).status, 201);
+  assert.equal((await server.request('PUT', home + 'batch-skip/kept.txt', { body: 'kept' })).status, 201);
+  const any = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', [file('sub', 'not a folder'), file('a.txt', 'a')]));
+  assert.deepEqual([...any.keys()], ['a.txt']);
+  const absent = await db().pipelined((tx) => writeFileBatch(tx, parent, 'absent', [file('kept.txt', 'replaced?'), file('b.txt', 'b')]));
+  assert.deepEqual([...absent.keys()], ['b.txt']);
+  assert.equal(await (await server.request('GET', home + 'batch-skip/kept.txt')).text(), 'kept');
+  assert.equal((await server.request('PROPFIND', home + 'batch-skip/sub', { headers: { Depth: '0' } })).status, 207);
+});
+
+test('writes that arrive while a batch is out go together as the next one, a name twice in order', async () => {
+  const parent = await folder('batch-queue');
+  const { db: countingDb, sent } = counting(db());
+  const batcher = new FileBatcher(countingDb);
+  const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
+  const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
+  for (const r of results) assert.ok(r);
+  // The first two went at once, the 19 that waited in one batch but for the second q5.txt.
+  assert.equal(sent(), 4);
+  assert.equal(await (await server.request('GET', home + 'batch-queue/q5.txt')).text(), 'second q5.txt');
+  assert.equal(await syncToken(parent), 21);
+  assert.equal((await changes(parent)).length, 20);
+});
+
+test('a batch that fails as a whole writes each file alone: those within the quota land, the others fail alone', async () => {
+  const parent = await folder('batch-quota');
+  const used = (await db().query<{ used_bytes: number }>('SELECT used_bytes FROM users WHERE id = $1', [userId()]))[0]!.used_bytes;
+  // Room for three of the ten 100-byte files that wait together.
+  await db().query('UPDATE users SET quota_bytes = $2 WHERE id = $1', [userId(), Number(used) + 350]);
+  try {
+    const batcher = new FileBatcher(db());
+    const hold = [batcher.write(parent, file('h0.bin', 'x')), batcher.write(parent, file('h1.bin', 'y'))];
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => batcher.write(parent, file(`q${i}.bin`, String(i).padEnd(100, '.')))));
+    await Promise.all(hold);
+    const landed = outcomes.filter((o) => o.status === 'fulfilled' && o.value);
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    assert.equal(landed.length, 3);
+    assert.equal(refused.length, 7);
+    for (const o of refused) assert.equal((o as PromiseRejectedResult).reason.code, '53100');
+    const listed = await db().query<{ name: string }>('SELECT name FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY name', [userId(), parent.id]);
+    assert.equal(listed.length, 5);
+  } finally {
+    await db().query('UPDATE users SET quota_bytes = NULL WHERE id = $1', [userId()]);
+  }
+});
+
+test('eight clients putting files into one folder at once: every file lands whole, one entry each in sync', async () => {
+  await folder('batch-http');
+  const names = Array.from({ length: 60 }, (_, i) => `h${i}.txt`);
+  // Eight at a time: the server admits that many uploads per user at once (MAX_UPLOADS_PER_USER).
+  const answers: Response[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let i = next++; i < names.length; i = next++) answers[i] = await server.request('PUT', home + 'batch-http/' + names[i], { body: `content of ${names[i]}`.padEnd(4096, '-') });
+  }));
+  for (const a of answers) assert.equal(a.status, 201);
+  for (const [i, a] of answers.entries()) {
+    assert.equal(a.headers.get('etag'), fileEtag(createHash('sha256').update(`content of ${names[i]}`.padEnd(4096, '-')).digest('hex')));
+  }
+  const { node } = await resolvePath(db(), userId(), ['files', 'batch-http']);
+  assert.equal(node!.syncToken, names.length);
+  const logged = await changes({ userId: userId(), id: node!.id, kind: 'collection' });
+  assert.deepEqual(logged.map((c) => c.name).sort(), [...names].sort());
+  assert.equal(new Set(logged.map((c) => c.token)).size, names.length);
+  for (const n of names.slice(0, 5)) assert.equal(await (await server.request('GET', home + 'batch-http/' + n)).text(), `content of ${n}`.padEnd(4096, '-'));
+});
