@@ -140,9 +140,9 @@ export async function writeFileBatch(tx: Queryable, parent: BatchParent, expecte
     // One binary parameter: an array of bytea would travel as text, in hexadecimal.
     Buffer.concat(writes.map((w) => w.blob.bytes)),
   ]);
-  // Both settle before this returns, whichever fails.
   // Back to the default for what else shares the transaction (store/db.ts: group commit).
   const reset = tx.query(DEFAULT_PLAN);
+  // All settle before this returns, whichever fails.
   const [planned, bumped, written, restored] = await Promise.allSettled([generic, bump, write, reset]);
   if (planned.status === 'rejected') throw planned.reason;
   if (bumped.status === 'rejected') throw bumped.reason;
