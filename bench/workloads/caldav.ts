@@ -141,6 +141,8 @@ async function getOneRuns(ctx: SuiteContext, budget: Budget, url: string, event:
     const result = await autocannon({ url, connections: 16, duration: ctx.sizes.getSeconds, headers: { Authorization: ctx.target.authorization }, expectBody: text });
     const bad = result.non2xx + result.errors + result.timeouts + result.mismatches;
     if (bad > 0) throw new WrongAnswer(`${bad} of ${result.requests.total} answers were not the event`);
+    // Not a rate of zero: every request was still waiting for its answer when the window closed.
+    if (result.requests.total === 0) throw new Error(`no answer within ${ctx.sizes.getSeconds} s`);
     return result.requests.total / result.duration;
   });
 }
