@@ -15,7 +15,7 @@
  */
 import { blobClaimRow, KEEP_EXISTING_ROW } from './blobs.js';
 import type { Database, Queryable } from './db.js';
-import { fileEtag, nodeColumns, writeMember, type NodeRow, type WrittenMember, rowToNode } from './nodes.js';
+import { fileContent, fileEtag, nodeColumns, writeMember, type NodeRow, type WrittenMember, rowToNode } from './nodes.js';
 
 /** A small file to write: its name in the collection and its body, kept in its blobs row. */
 export interface FileWrite {
@@ -187,9 +187,8 @@ export class FileBatcher {
   }
 
   #writeAlone(parent: BatchParent, { write, resolve, reject }: Pending): void {
-    const { blob } = write;
-    const content = { blobSha256: blob.sha256, size: blob.size, contentType: write.contentType, etag: fileEtag(blob.sha256) };
-    const claim = blobClaimRow(parent.userId, blob);
+    const content = fileContent(write.blob, write.contentType);
+    const claim = blobClaimRow(parent.userId, write.blob);
     this.db.pipelined((tx) => writeMember(tx, parent, write.name, 'file', content, write.expected, claim), { batchKey: parent.userId }).then(resolve, reject);
   }
 }

@@ -73,6 +73,11 @@ export function fileEtag(sha256: string): string {
   return `"${sha256.slice(0, 40)}"`;
 }
 
+/** A file's content fields for a body of this hash and size. */
+export function fileContent(blob: { sha256: string; size: number }, contentType: string | null): NodeContent {
+  return { blobSha256: blob.sha256, size: blob.size, contentType, etag: fileEtag(blob.sha256) };
+}
+
 export interface Resolution {
   /** The node at the full path, when it exists. */
   node?: Node;

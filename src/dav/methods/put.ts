@@ -7,7 +7,7 @@ import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
 import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type StagedBlob } from '../../store/blobs.js';
 import { fileBatcher } from '../../store/file-batches.js';
-import { fileEtag, insertNode, isCollection, lockMember, updateContent, usage, writeMember, type Beside, type ExpectedMember, type WrittenMember } from '../../store/nodes.js';
+import { fileContent, insertNode, isCollection, lockMember, updateContent, usage, writeMember, type Beside, type ExpectedMember, type NodeContent, type WrittenMember } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
@@ -58,14 +58,14 @@ export async function put(req: DavRequest): Promise<void> {
       await deps.blobs.publish(user.id, staged);
       published = true;
     }
-    const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
+    const content = fileContent(staged, contentType);
     // Most writes carry no precondition, or one writeMember checks itself (If-None-Match: *,
     // If-Match): then two statements do the whole write.
     // With its body in its row, it is one round trip with its COMMIT; a published body must be
     // checked once its row is claimed, before the commit (ensurePublished).
     const expected = expectedMember(koa);
     const claim = blobClaimRow(user.id, staged);
-    const pipelined = expected && !published ? await writeAtOnce(req, name, staged, contentType, expected, claim) : undefined;
+    const pipelined = expected && !published ? await writeAtOnce(req, name, staged, content, expected, claim) : undefined;
     const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
       const written = expected && published ? await writeMember(tx, req.parent!, name, 'file', content, expected, claim) : undefined;
       if (written) {
@@ -102,12 +102,11 @@ export async function put(req: DavRequest): Promise<void> {
  * file into a plain collection with those waiting for the same collection (store/file-batches.ts),
  * any other alone. Undefined when nothing was written.
  */
-function writeAtOnce(req: DavRequest, name: string, staged: StagedBlob, contentType: string | null, expected: ExpectedMember, claim: Beside): Promise<WrittenMember | undefined> {
+function writeAtOnce(req: DavRequest, name: string, staged: StagedBlob, content: NodeContent, expected: ExpectedMember, claim: Beside): Promise<WrittenMember | undefined> {
   const { deps, user } = req;
   const parent = req.parent!;
   if (keptInRow(staged) && parent.kind === 'collection' && typeof expected === 'string') {
-    return fileBatcher(deps.db).write({ userId: parent.userId, id: parent.id, kind: parent.kind }, { name, blob: staged, contentType, expected });
+    return fileBatcher(deps.db).write({ userId: parent.userId, id: parent.id, kind: parent.kind }, { name, blob: staged, contentType: content.contentType, expected });
   }
-  const content = { blobSha256: staged.sha256, size: staged.size, contentType, etag: fileEtag(staged.sha256) };
   return deps.db.pipelined((tx) => writeMember(tx, parent, name, 'file', content, expected, claim), { batchKey: user.id });
 }
