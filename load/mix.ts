@@ -20,6 +20,12 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 
 /** How many of the pre-loaded events and files the PUTs rewrite (a client editing recent items). */
 const REWRITTEN = 100;
+/**
+ * Each rewrite changes the item, but only between two versions: after the warm-up the run repeats
+ * contents the server has seen, so bounded caches keyed by content (parsed iCalendar, filter
+ * answers) are as full as they get, and memory that still grows is a leak.
+ */
+const VERSIONS = 2;
 
 export function requestKinds(data: LoadedData, authorization: string, syncToken: string): RequestKind[] {
   const auth = { Authorization: authorization };
@@ -111,19 +117,21 @@ export function requestKinds(data: LoadedData, authorization: string, syncToken:
       next: () => {
         const n = writes++;
         const i = n % Math.min(REWRITTEN, data.eventNames.length);
+        // A pass over the rewritten items flips each to its other version.
+        const version = Math.floor(n / REWRITTEN) % VERSIONS;
         if (n % 2 === 0) {
           return {
             method: 'PUT',
             path: data.calendar + data.eventNames[i]!,
             headers: { ...auth, 'Content-Type': 'text/calendar; charset=utf-8' },
-            body: eventText(`load-${i}`, i, `Event ${i}, edit ${n}`),
+            body: eventText(`load-${i}`, i, `Event ${i}, version ${version}`),
           };
         }
         return {
           method: 'PUT',
-          path: `${data.folders[0]}written-${n % 50}.txt`,
+          path: `${data.folders[0]}written-${i}.txt`,
           headers: { ...auth, 'Content-Type': 'text/plain' },
-          body: `written ${n}\n`.padEnd(4096, '.'),
+          body: `written ${i}, version ${version}\n`.padEnd(4096, '.'),
         };
       },
     },

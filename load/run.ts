@@ -1,7 +1,8 @@
 /**
  * Load test: a spawned Davenport process with pre-loaded events, contacts and files, driven by
  * a mix of PROPFIND, REPORTs, GET and PUT over loopback. Reports per kind and overall
- * throughput and latency, errors, and resident memory before and after (a leak shows as growth).
+ * throughput and latency, errors, and memory before and after, each read after a full garbage
+ * collection (a leak shows as growth).
  *
  *   npm run load -- [--duration 60] [--connections 32] [--warmup 10] [--database-url postgres://…]
  *                   [--events 2000] [--cards 1000] [--files 200]
@@ -50,10 +51,20 @@ export interface LoadReport {
   options: LoadOptions;
   kinds: KindFigures[];
   overall: KindFigures;
-  rssBefore: number;
-  rssAfter: number;
-  /** (after - before) / before. */
-  rssGrowth: number;
+  /** Each reading after the server idled and collected its garbage fully. */
+  before: MemoryReading;
+  after: MemoryReading;
+}
+
+export interface MemoryReading {
+  /** Resident memory, bytes. */
+  rss: number;
+  /** V8's heap in use, compiled code left out, bytes. */
+  heap: number;
+  /** V8's compiled code, bytes. */
+  code: number;
+  /** Memory outside V8's heap held by JavaScript objects (Buffers, WebAssembly memory), bytes. */
+  external: number;
 }
 
 export const DEFAULTS: LoadOptions = { duration: 60, connections: 32, warmup: 10, databaseUrl: undefined, events: 2000, cards: 1000, files: 200 };
@@ -125,10 +136,11 @@ export function describeMachine(store: string): string {
  */
 const SETTLE_MS = 10_000;
 
-/** Resident memory once the process has been idle for a moment. */
-async function settledRss(server: ServerProcess, ms: number): Promise<number> {
+/** Memory once the process has been idle for a moment and collected its garbage. */
+async function settledMemory(server: ServerProcess, ms: number): Promise<MemoryReading> {
   await sleep(ms);
-  return server.rss();
+  const usage = await server.memoryAfterCollection();
+  return { rss: server.rss(), heap: usage.heapUsed - usage.codeUsed, code: usage.codeUsed, external: usage.external };
 }
 
 export async function runLoad(options: LoadOptions, log: (line: string) => void = () => {}): Promise<LoadReport> {
@@ -150,7 +162,7 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void 
       LOG_LEVEL: 'warn',
       // One user drives all PUTs here; the per-user bound on simultaneous uploads is not under test.
       MAX_UPLOADS_PER_USER: String(Math.max(8, options.connections)),
-    });
+    }, { memoryProbe: true });
     const authorization = basicAuthorization('admin', /password: (\S+)/.exec(server.output())![1]!);
     const started = performance.now();
     const data = await loadData(server.url, authorization, 'admin', options);
@@ -163,10 +175,10 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void 
       log(`warm-up: ${options.warmup} s`);
       await drive(server.url, kinds, shares, options.warmup);
     }
-    const rssBefore = await settledRss(server, SETTLE_MS);
+    const before = await settledMemory(server, SETTLE_MS);
     log(`measuring: ${options.duration} s, ${options.connections} connections`);
     const tallies = await drive(server.url, kinds, shares, options.duration);
-    const rssAfter = await settledRss(server, SETTLE_MS);
+    const after = await settledMemory(server, SETTLE_MS);
 
     const kindFigures = kinds.map((kind, k) => figures(kind.name, shares[k]!, tallies[k]!, options.duration));
     const all: Tally = { latencies: tallies.flatMap((t) => t.latencies), unexpected: new Map(), failures: 0 };
@@ -179,9 +191,8 @@ export async function runLoad(options: LoadOptions, log: (line: string) => void 
       options,
       kinds: kindFigures,
       overall: figures('overall', options.connections, all, options.duration),
-      rssBefore,
-      rssAfter,
-      rssGrowth: (rssAfter - rssBefore) / rssBefore,
+      before,
+      after,
     };
   } finally {
     if (server) await server.stop();
@@ -202,6 +213,9 @@ async function currentSyncToken(base: string, authorization: string, calendar: s
   return token;
 }
 
+const growth = (before: number, after: number) => (after - before) / before;
+const percent = (fraction: number) => `${(fraction * 100).toFixed(1)}%`;
+
 export function formatReport(report: LoadReport): string {
   const ms = (v: number) => v.toFixed(1).padStart(8);
   const lines = [
@@ -215,18 +229,38 @@ export function formatReport(report: LoadReport): string {
     lines.push(`${k.name.padEnd(20)} ${String(k.connections).padStart(5)} ${String(k.requests).padStart(9)} ${k.perSecond.toFixed(1).padStart(8)} ${ms(k.p50)} ${ms(k.p99)} ${String(k.errors).padStart(6)}${statuses}`);
   }
   const mib = (b: number) => (b / 1024 ** 2).toFixed(1);
-  lines.push('', `resident memory: ${mib(report.rssBefore)} MiB before, ${mib(report.rssAfter)} MiB after (${(report.rssGrowth * 100).toFixed(1)}%)`);
+  const change = (field: keyof MemoryReading) => {
+    const { before, after } = report;
+    return `${mib(before[field])} → ${mib(after[field])} MiB (${percent(growth(before[field], after[field]))})`;
+  };
+  lines.push('', `after a full collection: heap ${change('heap')}, compiled code ${change('code')}, external ${change('external')}, resident ${change('rss')}`);
   return lines.join('\n');
 }
 
 /**
- * What passes: no errors at all, and memory after at most 10% above before (a leak grows; memory
- * the process hands back after the warm-up's peak is no fault).
+ * Growth allowed in the memory JavaScript holds after a full collection (the heap but for compiled
+ * code, and external memory). The run's contents repeat after the warm-up, so the heap moved by
+ * −5.6% to +1.5% in runs of 10 and 60 s on both stores; in the suite's short run, 5% of ~25 MiB is
+ * a leak of about 250 bytes a request (a test leak of 300 failed it).
  */
+const HELD_BOUND = 0.05;
+/**
+ * Growth allowed in resident memory: a guard against gross leaks outside JavaScript's objects
+ * (the embedded database's memory, native buffers). Resident memory of the same run moves by
+ * −33% to +29% on PostgreSQL after a full collection (malloc's arenas, V8's committed pages), so
+ * a tighter bound fails without a leak.
+ */
+const RESIDENT_BOUND = 0.5;
+
+/** What passes: no errors at all, and memory within the bounds above. */
 export function verdict(report: LoadReport): string[] {
   const problems: string[] = [];
   if (report.overall.errors > 0) problems.push(`${report.overall.errors} errors`);
-  if (report.rssGrowth > 0.1) problems.push(`resident memory grew by ${(report.rssGrowth * 100).toFixed(1)}% (bound: 10%)`);
+  const held = (r: MemoryReading) => r.heap + r.external;
+  const heldGrowth = growth(held(report.before), held(report.after));
+  if (heldGrowth > HELD_BOUND) problems.push(`memory held by JavaScript grew by ${percent(heldGrowth)} (bound: ${percent(HELD_BOUND)})`);
+  const rss = growth(report.before.rss, report.after.rss);
+  if (rss > RESIDENT_BOUND) problems.push(`resident memory grew by ${percent(rss)} (bound: ${percent(RESIDENT_BOUND)})`);
   return problems;
 }
 

@@ -47,7 +47,7 @@ async function startDavenport(adminUrl: string | undefined, entry: string | unde
   };
   try {
     // DATABASE_URL is always set so that one inherited from the shell cannot choose the store.
-    const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: database?.url ?? '' }, 60_000, entry);
+    const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: database?.url ?? '' }, { entry });
     const password = /password: (\S+)/.exec(server.output())?.[1];
     if (!password) throw new Error(`no admin password in the server's output:\n${server.output()}`);
     const dav = `${server.url}/dav`;

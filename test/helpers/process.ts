@@ -6,8 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import type { ProbedMemory } from './memory-probe.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const MEMORY_PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -16,6 +18,8 @@ export interface ServerProcess {
   output(): string;
   /** Resident memory in bytes, read from /proc. */
   rss(): number;
+  /** After a full garbage collection in the server; only when spawned with `memoryProbe`. */
+  memoryAfterCollection(): Promise<ProbedMemory>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -24,11 +28,21 @@ export interface SpawnResult {
   output: string;
 }
 
-/** `entry`: a compiled main.js to run as it is; the TypeScript source through tsx by default. */
-function launch(env: Record<string, string>, entry?: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, entry ? [entry] : ['--import', 'tsx', MAIN], {
+export interface SpawnOptions {
+  timeoutMs?: number;
+  /** A compiled main.js to run as it is; the TypeScript source through tsx by default. */
+  entry?: string;
+  /** Preload test/helpers/memory-probe.ts, for `memoryAfterCollection`. */
+  memoryProbe?: boolean;
+}
+
+function launch(env: Record<string, string>, options: SpawnOptions = {}): { child: ChildProcess; output: () => string } {
+  const probe = options.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [];
+  // tsx runs the TypeScript source, and the probe, which is TypeScript too.
+  const tsx = !options.entry || options.memoryProbe ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...tsx, ...probe, options.entry ?? MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.memoryProbe ? (['ipc'] as const) : [])],
   });
   let text = '';
   child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
@@ -37,8 +51,9 @@ function launch(env: Record<string, string>, entry?: string): { child: ChildProc
 }
 
 /** Starts the server and waits until it listens. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000, entry?: string): Promise<ServerProcess> {
-  const { child, output } = launch(env, entry);
+export async function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const { timeoutMs = 60_000 } = options;
+  const { child, output } = launch(env, options);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), timeoutMs);
     const check = () => {
@@ -62,6 +77,17 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
     rss() {
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    },
+    memoryAfterCollection() {
+      if (!options.memoryProbe) return Promise.reject(new Error('spawned without the memory probe'));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the memory probe did not answer in 30 s')), 30_000);
+        child.once('message', (usage) => {
+          clearTimeout(timer);
+          resolve(usage as ProbedMemory);
+        });
+        child.send('memory');
+      });
     },
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise((resolve) => {
