@@ -63,7 +63,7 @@ export interface MemoryReading {
   heap: number;
   /** V8's compiled code, bytes. */
   code: number;
-  /** Memory outside V8's heap held by JavaScript objects (Buffers, WebAssembly memory), bytes. */
+  /** Memory outside V8's heap held by the serving thread's objects (Buffers), bytes. */
   external: number;
 }
 
@@ -240,8 +240,9 @@ export function formatReport(report: LoadReport): string {
 /**
  * Growth allowed in the memory JavaScript holds after a full collection (the heap but for compiled
  * code, and external memory). The run's contents repeat after the warm-up, so the heap moved by
- * −5.6% to +1.5% in runs of 10 and 60 s on both stores; in the suite's short run, 5% of ~25 MiB is
- * a leak of about 250 bytes a request (a test leak of 300 failed it).
+ * −5.6% to +1.5% in runs of 10 and 60 s on both stores; in the suite's short run, 5% of ~25 MiB
+ * is a leak of about 250 bytes a request (a test leak of 300 bytes a request failed it on both
+ * stores).
  */
 const HELD_BOUND = 0.05;
 /**

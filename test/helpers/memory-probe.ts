@@ -8,10 +8,14 @@
  */
 import v8 from 'node:v8';
 
+/** The serving thread's memory; the embedded database's thread shows only in resident memory. */
 export interface ProbedMemory extends NodeJS.MemoryUsage {
   /** Of heapUsed, the bytes in V8's code spaces. */
   codeUsed: number;
 }
+
+const collect = (globalThis as { gc?: () => void }).gc;
+if (!collect) throw new Error('the memory probe needs node --expose-gc');
 
 function codeUsed(): number {
   return v8
@@ -19,8 +23,6 @@ function codeUsed(): number {
     .filter((space) => space.space_name.startsWith('code_'))
     .reduce((sum, space) => sum + space.space_used_size, 0);
 }
-const collect = (globalThis as { gc?: () => void }).gc;
-if (!collect) throw new Error('the memory probe needs node --expose-gc');
 
 process.on('message', (message) => {
   if (message !== 'memory') return;
