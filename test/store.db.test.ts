@@ -127,3 +127,31 @@ test('on PostgreSQL, lanes of many keys on a small pool all finish, even when th
     await db.close();
   }
 });
+
+test('on PGlite, writes posted while a group runs join it before its COMMIT; one that fails fails alone', { skip: testDatabaseUrl ? 'PGlite only' : false }, async () => {
+  const insertWithXact = 'INSERT INTO pipelined_probe (id, note) VALUES ($1, $2) RETURNING pg_current_xact_id()::text AS xact';
+  const write = (id: number) => store.db.pipelined((tx) => tx.query<{ xact: string }>(insertWithXact, [id, `row ${id}`]), { batchKey: 1 });
+  // A write that holds its group open for 200 ms; the others are posted while it sleeps.
+  const slowWrite = (id: number) => {
+    const slow = store.db.pipelined((tx) => tx.query<{ xact: string }>(`WITH w AS (${insertWithXact}) SELECT w.xact, pg_sleep(0.2) FROM w`, [id, 'slow']), { batchKey: 1 });
+    slow.catch(() => undefined); // awaited below
+    // Wrapped: a promise resolved with a promise would wait for it.
+    return new Promise<{ slow: typeof slow }>((resolve) => setTimeout(() => resolve({ slow }), 50));
+  };
+
+  // Statements already parsed, so that each batch may join a group (WorkerBatch.joinable).
+  await (await slowWrite(3990)).slow;
+  await write(3991);
+
+  const { slow } = await slowWrite(4000);
+  const [[first], [second], [third]] = await Promise.all([slow, write(4001), write(4002)]);
+  assert.equal(second!.xact, first!.xact, 'a write posted meanwhile shares the running group');
+  assert.equal(third!.xact, first!.xact);
+
+  const { slow: again } = await slowWrite(4003);
+  const [stored, taken, after] = await Promise.allSettled([again, write(4003), write(4004)]);
+  assert.equal(stored.status, 'fulfilled');
+  assert.equal(taken.status === 'rejected' && (taken.reason as { code?: string }).code, '23505', 'the write that broke the group fails by itself');
+  assert.equal(after.status, 'fulfilled');
+  assert.deepEqual((await ids()).filter((id) => id >= 4000 && id < 4010), [4000, 4001, 4002, 4003, 4004]);
+});
