@@ -8,7 +8,7 @@
 export type Unit = 'ms' | 'per-s' | 'MB/s' | 'MB';
 
 export type Outcome =
-  | { kind: 'value'; value: number; runs: number; planned?: number }
+  | { kind: 'value'; value: number; runs: number; planned?: number; each?: number[] }
   | { kind: 'wrong'; detail: string }
   | { kind: 'status'; status: number; during: string }
   | { kind: 'over-budget'; budgetMs: number }
@@ -95,8 +95,9 @@ export function startBudget(budgetMs: number): Budget & { dispose(): void } {
  * Runs `once` up to `runs` times and returns the median of what each run measured. A further run
  * is started only when the last one would still fit in the budget, so a slow server yields fewer
  * runs rather than a stalled benchmark; if not even one run fits, the budget's abort ends it.
+ * `each` keeps every run's figure in order, so that the log shows a server warming up.
  */
-export async function repeat(runs: number, budget: Budget, once: (run: number) => Promise<number>): Promise<{ value: number; runs: number; planned: number }> {
+export async function repeat(runs: number, budget: Budget, once: (run: number) => Promise<number>): Promise<{ value: number; runs: number; planned: number; each: number[] }> {
   const values: number[] = [];
   let longest = 0;
   for (let run = 0; run < runs; run++) {
@@ -105,7 +106,7 @@ export async function repeat(runs: number, budget: Budget, once: (run: number) =
     values.push(await once(run));
     longest = Math.max(longest, performance.now() - started);
   }
-  return { value: median(values), runs: values.length, planned: runs };
+  return { value: median(values), runs: values.length, planned: runs, each: values };
 }
 
 /** What `work` gave and the milliseconds it took. */

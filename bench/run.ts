@@ -81,7 +81,7 @@ async function measureTarget(target: Target, options: Options, specs: readonly R
   const record = (rowId: string, outcome: Outcome) => {
     outcomes.set(rowId, outcome);
     const spec = specOf.get(rowId)!;
-    progress(`${spec.label}: ${outcome.kind === 'value' ? formatValue(outcome.value, spec) + (outcome.runs > 1 ? ` (median of ${outcome.runs})` : '') : JSON.stringify(outcome)}`);
+    progress(`${spec.label}: ${outcome.kind === 'value' ? formatValue(outcome.value, spec) + medianOf(outcome, spec) : JSON.stringify(outcome)}`);
   };
 
   progress(`starting ${target.version}`);
@@ -118,3 +118,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * "(median of 5: 1 020, 1 650, …)": every run in the order it ran, so that the log shows what the
+ * median hides, a server that warms up (its code optimized as it runs) or one slow run.
+ */
+function medianOf(outcome: Extract<Outcome, { kind: 'value' }>, spec: RowSpec): string {
+  if (outcome.runs <= 1) return '';
+  // A time keeps its unit (ms or s by size); a rate's or a size's unit is the median's.
+  const each = outcome.each?.map((value) => (spec.unit === 'ms' ? formatValue(value, spec) : formatValue(value, spec).replace(/ \S+$/, ''))).join(', ');
+  return ` (median of ${outcome.runs}${each ? `: ${each}` : ''})`;
+}

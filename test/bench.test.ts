@@ -53,6 +53,8 @@ test('npm run bench -- --quick measures every workload with right answers', { ti
     assert.match(cells.get(label) ?? '', /^[\d.]+( \d{3})* (ms|s|ev\/s|req\/s|cards\/s|files\/s|MB\/s|MB)\b/, `row "${label}" in:\n${stdout}`);
   }
   assert.match(stdout, /Machine: .+ cores/);
+  // The log names every run, in order, beside its median.
+  assert.match(stderr, /\] GET one event, 16 connections: [\d ]+ req\/s \(median of 3: [\d ]+, [\d ]+, [\d ]+\)/, stderr.slice(-4000));
 });
 
 test('npm run bench refuses an unknown option with its usage', { timeout: 60_000 }, async () => {

@@ -12,6 +12,8 @@ export interface Measured {
   runs: number;
   /** The runs that were asked for; fewer ran when the budget would not hold another. */
   planned: number;
+  /** Each run's figure, in the order they ran. */
+  each?: number[];
 }
 
 export interface SuiteContext {
@@ -34,8 +36,8 @@ export async function measure(ctx: SuiteContext, rowId: string, work: (budget: B
   const running = work(budget);
   running.catch(() => undefined); // after the budget is spent its rejection has no reader
   try {
-    const { value, runs, planned } = await Promise.race([running, spent]);
-    ctx.record(rowId, { kind: 'value', value, runs, planned });
+    const { value, runs, planned, each } = await Promise.race([running, spent]);
+    ctx.record(rowId, { kind: 'value', value, runs, planned, ...(each ? { each } : {}) });
     return true;
   } catch (error) {
     ctx.record(rowId, outcomeOf(error));
