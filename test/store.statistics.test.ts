@@ -114,3 +114,27 @@ test('where no autovacuum runs, a table with enough dead rows is vacuumed, and o
     await store.close();
   }
 });
+
+test('a large table analyzed within the last minute waits for the next; a small one does not', async () => {
+  const store = await openTestStore();
+  try {
+    const { db } = store;
+    await db.query('CREATE TABLE large_one (id int PRIMARY KEY, n int NOT NULL)');
+    await db.query('CREATE TABLE small_one (id int PRIMARY KEY, n int NOT NULL)');
+    await db.query('INSERT INTO large_one SELECT g, 0 FROM generate_series(1, 12000) g');
+    await db.query('INSERT INTO small_one SELECT g, 0 FROM generate_series(1, 1000) g');
+    await db.query('ANALYZE large_one');
+    await db.query('ANALYZE small_one');
+    // Both changed past autovacuum's rule (50 + 10% of their rows).
+    await db.query('UPDATE large_one SET n = 1 WHERE id <= 3000');
+    await db.query('UPDATE small_one SET n = 1 WHERE id <= 500');
+    await db.query('SELECT pg_stat_force_next_flush()');
+    const soon = await maintainChangedTables(db, { vacuum: false });
+    assert.ok(soon.includes('ANALYZE small_one'), soon.join(', '));
+    assert.ok(!soon.includes('ANALYZE large_one'), 'the large table was analyzed less than a minute ago');
+    // Once its minute is over (here: a zero-second interval), it is analyzed too.
+    assert.ok((await maintainChangedTables(db, { vacuum: false, largeTableSeconds: 0 })).includes('ANALYZE large_one'));
+  } finally {
+    await store.close();
+  }
+});
