@@ -41,7 +41,7 @@ const VACUUM_ROW_FRACTION = 0.2;
 /** Tables of this many rows or more are large: maintained at most once per LARGE_TABLE_SECONDS. */
 const LARGE_TABLE_ROWS = 10_000;
 /** autovacuum_naptime, at PostgreSQL's default. */
-export const LARGE_TABLE_SECONDS = 60;
+const LARGE_TABLE_SECONDS = 60;
 
 export class StatisticsKeeper {
   #commits = 0;
