@@ -82,18 +82,44 @@ test('a batch leaves out the members it may not write: a collection of that name
   assert.equal((await server.request('PROPFIND', home + 'batch-skip/sub', { headers: { Depth: '0' } })).status, 207);
 });
 
-test('writes that arrive while a batch is out go together as the next one, a name twice in order', async () => {
+test('writes posted in one turn of the event loop go as one batch, a name twice in the next, in order', async () => {
   const parent = await folder('batch-queue');
   const { db: countingDb, sent } = counting(db());
   const batcher = new FileBatcher(countingDb);
   const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
   const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
   for (const r of results) assert.ok(r);
-  // The first two went at once, the 19 that waited in one batch but for the second q5.txt.
-  assert.equal(sent(), 4);
+  // The 20 names in one batch, then the second q5.txt: sent at once, the first write went alone.
+  assert.equal(sent(), 2);
   assert.equal(await (await server.request('GET', home + 'batch-queue/q5.txt')).text(), 'second q5.txt');
   assert.equal(await syncToken(parent), 21);
   assert.equal((await changes(parent)).length, 20);
+});
+
+test('writes that arrive while two batches are out wait and go together as the next one', async () => {
+  const parent = await folder('batch-wait');
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  // Transactions held back until `open`: the batches stay out.
+  const held: Database = Object.create(db(), {
+    pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => opened.then(() => db().pipelined(work, options)) },
+  }) as Database;
+  const { db: countingDb, sent } = counting(held);
+  const batcher = new FileBatcher(countingDb);
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const written = [batcher.write(parent, file('w0.txt', 'w0'))];
+  await turn();
+  written.push(batcher.write(parent, file('w1.txt', 'w1')));
+  await turn();
+  for (let i = 2; i < 12; i++) {
+    written.push(batcher.write(parent, file(`w${i}.txt`, `w${i}`)));
+    await turn();
+  }
+  assert.equal(sent(), 2);
+  open();
+  for (const w of await Promise.all(written)) assert.ok(w);
+  assert.equal(sent(), 3);
+  assert.equal(await syncToken(parent), 12);
 });
 
 test('a batch that fails as a whole writes each file alone: those within the quota land, the others fail alone', async () => {

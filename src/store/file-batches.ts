@@ -3,8 +3,9 @@
  * rclone, Finder or a sync client) each cost PostgreSQL two statements, and most of their cost
  * is per statement, not per row: the executor's start and end, the common table expressions,
  * the protocol exchange. While one batch of a collection is being written, the writes that
- * arrive for it wait and then go as one: two statements for the lot. A write that finds nothing
- * in flight goes at once, so a lone PUT waits for no one.
+ * arrive for it wait and then go as one: two statements for the lot. A batch leaves on the next
+ * turn of the event loop (setImmediate) after a write finds room for it or an answer makes room:
+ * the uploads whose bodies finished in the same turn join it, and a lone PUT waits for no one.
  *
  * Only the plain case is batched: a file whose body is kept in its blobs row, into a plain
  * collection, with no precondition or If-None-Match: * (the forms writeMember checks itself).
@@ -45,6 +46,8 @@ interface Queue {
   expected: 'any' | 'absent';
   waiting: Pending[];
   inFlight: number;
+  /** A batch is to leave on the next turn of the event loop. */
+  scheduled: boolean;
 }
 
 /**
@@ -162,12 +165,29 @@ export class FileBatcher {
     const key = `${parent.userId}/${parent.id}/${file.expected}`;
     let queue = this.#queues.get(key);
     if (!queue) {
-      queue = { parent, expected: file.expected, waiting: [], inFlight: 0 };
+      queue = { parent, expected: file.expected, waiting: [], inFlight: 0, scheduled: false };
       this.#queues.set(key, queue);
     }
     const written = new Promise<WrittenMember | undefined>((resolve, reject) => queue.waiting.push({ write: file, resolve, reject }));
-    if (queue.inFlight < BATCHES_IN_FLIGHT) void this.#send(key, queue);
+    if (queue.inFlight < BATCHES_IN_FLIGHT) this.#schedule(key, queue);
     return written;
+  }
+
+  /**
+   * Sends the waiting writes on the next turn of the event loop, after the I/O callbacks already
+   * due: the other uploads whose last bytes came in with this one join its batch. Sent at once,
+   * a batch took what had arrived before the first: 2 000 files of 4 KiB by 8 clients on PGlite
+   * went in batches of 2.6 on average, 3.1–3.4 this way, and the database thread paid ~630 µs a
+   * batch against ~135 a file (0.45 ms per file in all).
+   */
+  #schedule(key: string, queue: Queue): void {
+    if (queue.scheduled) return;
+    queue.scheduled = true;
+    setImmediate(() => {
+      queue.scheduled = false;
+      // Full: the answer that makes room schedules it again.
+      if (queue.waiting.length > 0 && queue.inFlight < BATCHES_IN_FLIGHT) void this.#send(key, queue);
+    });
   }
 
   async #send(key: string, queue: Queue): Promise<void> {
@@ -181,7 +201,7 @@ export class FileBatcher {
       for (const pending of batch) this.#writeAlone(queue.parent, pending);
     } finally {
       queue.inFlight--;
-      if (queue.waiting.length > 0) void this.#send(key, queue);
+      if (queue.waiting.length > 0) this.#schedule(key, queue);
       else if (queue.inFlight === 0) this.#queues.delete(key);
     }
   }
