@@ -89,7 +89,8 @@ test('writes posted in one turn of the event loop go as one batch, a name twice 
   const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
   const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
   for (const r of results) assert.ok(r);
-  // The 20 names in one batch, then the second q5.txt: sent at once, the first write went alone.
+  // The 20 names in one batch, then the second q5.txt in the next (a batch sent at the first
+  // write, as before, held that write alone).
   assert.equal(sent(), 2);
   assert.equal(await (await server.request('GET', home + 'batch-queue/q5.txt')).text(), 'second q5.txt');
   assert.equal(await syncToken(parent), 21);
