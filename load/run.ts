@@ -246,6 +246,13 @@ export function formatReport(report: LoadReport): string {
  */
 const HELD_BOUND = 0.05;
 /**
+ * Growth of external memory (Buffers, a few MiB here) not counted against HELD_BOUND. One buffer
+ * held at the moment of a reading moves it by a megabyte: +1.1 MiB (+27%) between the readings of
+ * one CI run on PostgreSQL, with the heap +0.6%, which failed it; the same test run alone eight
+ * times after it moved external memory by −1.2% to +0.7%. External growth beyond this still counts.
+ */
+const EXTERNAL_SLACK_BYTES = 1.5 * 1024 ** 2;
+/**
  * Growth allowed in resident memory: a guard against gross leaks outside JavaScript's objects
  * (the embedded database's memory, native buffers). Resident memory of the same run moves by
  * −33% to +29% on PostgreSQL after a full collection (malloc's arenas, V8's committed pages), so
@@ -258,7 +265,8 @@ export function verdict(report: LoadReport): string[] {
   const problems: string[] = [];
   if (report.overall.errors > 0) problems.push(`${report.overall.errors} errors`);
   const held = (r: MemoryReading) => r.heap + r.external;
-  const heldGrowth = growth(held(report.before), held(report.after));
+  const forgiven = Math.min(Math.max(0, report.after.external - report.before.external), EXTERNAL_SLACK_BYTES);
+  const heldGrowth = growth(held(report.before), held(report.after) - forgiven);
   if (heldGrowth > HELD_BOUND) problems.push(`memory held by JavaScript grew by ${percent(heldGrowth)} (bound: ${percent(HELD_BOUND)})`);
   const rss = growth(report.before.rss, report.after.rss);
   if (rss > RESIDENT_BOUND) problems.push(`resident memory grew by ${percent(rss)} (bound: ${percent(RESIDENT_BOUND)})`);
