@@ -1,10 +1,10 @@
 /**
  * The disk under the file bodies fills up during an upload: 507 Insufficient Storage, the
- * previous version intact, no temporary file left behind, and the server keeps serving.
+ * previous version intact, no temporary file left behind, and the server keeps serving. The
+ * embedded store's own disk: faults.store-full.test.ts.
  * The blob directory is a small tmpfs mounted for the test, so the ENOSPC is a real one.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basicAuthorization } from './helpers/server.js';
+import { mountSmallDisk, unmountSmallDisk } from './helpers/small-disk.js';
 import { createTestLocation, type TestLocation } from './helpers/store.js';
 
 const MiB = 1024 * 1024;
@@ -22,20 +23,9 @@ let mounted: string | undefined;
 after(async () => {
   agent.destroy();
   await server?.stop('SIGKILL');
-  if (mounted) execFileSync('umount', [mounted]);
+  if (mounted) unmountSmallDisk(mounted);
   await location?.remove();
 });
-
-/** Mounts an 8 MiB tmpfs at `dir`; the reason it cannot, or undefined when it did. */
-function mountSmallDisk(dir: string): string | undefined {
-  fs.mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return `cannot mount a small tmpfs here (needs root or CAP_SYS_ADMIN): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`;
-  }
-}
 
 /** One keep-alive connection for every upload: a refused upload must leave it usable. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -67,7 +57,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 test('an upload that fills the disk is 507; the previous version stays, no temporary file is left', { timeout: 120_000 }, async (t) => {
   location = await createTestLocation();
   const blobsDir = path.join(location.dataDir, 'blobs');
-  const refused = mountSmallDisk(blobsDir);
+  const refused = mountSmallDisk(blobsDir, '8m');
   if (refused) return t.skip(refused);
   mounted = blobsDir;
 
@@ -82,7 +72,7 @@ test('an upload that fills the disk is 507; the previous version stays, no tempo
   const etag = first.headers.get('etag');
   assert.equal(sha256(Buffer.from(await first.arrayBuffer())), sha256(Buffer.alloc(3 * MiB, 1)));
 
-  // 3 MiB kept + 6 MiB staged > 8 MiB: the staging write hits ENOSPC.
+  // 3 MiB kept + 6 MiB staged > 8 MiB: refused once 4 MiB are in (the room check, store/disk-room.ts).
   assert.equal(await upload(url, auth, 6 * MiB, 2), 507);
 
   const after507 = await fetch(url, { headers: { Authorization: auth } });
@@ -95,7 +85,8 @@ test('an upload that fills the disk is 507; the previous version stays, no tempo
   assert.equal(await upload(`${server.url}/dav/files/admin/second.bin`, auth, 3 * MiB, 3), 201);
   const second = await fetch(`${server.url}/dav/files/admin/second.bin`, { headers: { Authorization: auth } });
   assert.equal(sha256(Buffer.from(await second.arrayBuffer())), sha256(Buffer.alloc(3 * MiB, 3)));
-  // A new file that does not fit is refused the same way and leaves nothing behind.
+  // A new file that does not fit, under the 4 MiB between room checks: the staging write hits ENOSPC,
+  // refused the same way, and leaves nothing behind.
   assert.equal(await upload(`${server.url}/dav/files/admin/third.bin`, auth, 4 * MiB, 4), 507);
   assert.equal((await fetch(`${server.url}/dav/files/admin/third.bin`, { headers: { Authorization: auth } })).status, 404);
   assert.deepEqual(fs.readdirSync(tmpDir), []);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Database, Queryable } from './db.js';
 import { openDirectSpool, probeDirectWrites, type Spool } from './direct-io.js';
+import { DiskRoom } from './disk-room.js';
 import type { Beside } from './nodes.js';
 
 /** The body was longer than allowed (the caller answers 413). */
@@ -39,6 +40,9 @@ export interface StagedBlob {
  * kept in their blobs row rather than as a file of the blob store.
  */
 export const SMALL_BODY_BYTES = 64 * 1024;
+
+/** Bytes of an upload between two checks of the room left on its disk (a statfs(2) each). */
+const ROOM_CHECK_BYTES = 4 * 1024 * 1024;
 
 interface HeldBlob extends StagedBlob {
   readonly bytes: Buffer;
@@ -112,11 +116,14 @@ export class FileBlobStore implements BlobStore {
   readonly #folderSyncs = new FolderSyncs();
   /** Whether the staging folder takes O_DIRECT writes, probed on the first large upload. */
   #directWrites: Promise<boolean> | undefined;
+  /** The room an upload leaves on its disk, read afresh at each check (disk-room.ts). */
+  readonly #room: DiskRoom;
 
   constructor(root: string) {
     this.#root = root;
     this.#tmp = path.join(root, 'tmp');
     fs.mkdirSync(this.#tmp, { recursive: true });
+    this.#room = new DiskRoom(this.#tmp, { readingMs: 0 });
   }
 
   #file(userId: number, sha256: string): string {
@@ -133,6 +140,7 @@ export class FileBlobStore implements BlobStore {
     let writer: Spool | undefined;
     let spooledSha256: string | undefined;
     let size = 0;
+    let checkedAt = 0;
     try {
       // Read through an iterator that does not destroy the body when we fail (body too large,
       // disk full): destroying a request resets its connection before the client hears the 413 or 507.
@@ -152,6 +160,11 @@ export class FileBlobStore implements BlobStore {
         // A spool that hashes (on another thread) hashes every byte it writes, the held ones too.
         if (!writer.hashes) hash.update(chunk);
         await writer.write(chunk);
+        // An upload stops short of the room the embedded store's WAL needs, where it shares the disk.
+        if (size >= checkedAt + ROOM_CHECK_BYTES) {
+          checkedAt = size;
+          this.#room.check();
+        }
       }
       // Durable before publish() links it: fdatasync(2) also writes the file size.
       spooledSha256 = await writer?.finish();
@@ -693,7 +706,7 @@ export async function collectBlobs(db: Database, blobs: BlobStore, userId: numbe
       // Unlinked before commit while the rows are locked, so no writer can claim them meanwhile.
       for (const { sha256, in_file } of gone) if (in_file) await blobs.remove(userId, sha256);
       return gone.length;
-    });
+    }, { frees: true });
   } catch (error) {
     if ((error as { code?: string }).code === '23503') return 0;
     throw error;

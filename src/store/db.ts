@@ -42,6 +42,8 @@ export interface PipelinedOptions {
 export interface TransactionOptions {
   /** Above READ COMMITTED, PostgreSQL's default (set with BEGIN: SET TRANSACTION must come before any statement). */
   isolation?: 'repeatable read' | 'serializable';
+  /** A change that frees room (a DELETE): the embedded store takes it on a fuller disk than others (disk-room.ts). */
+  frees?: boolean;
 }
 
 /** BEGIN with the transaction's options. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { PoolDatabase, type Database } from './db.js';
+import { DiskRoom } from './disk-room.js';
 import { WalFlusher } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
 import { PgliteThread } from './pglite-thread.js';
@@ -75,6 +76,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
         statistics.noteCommit();
         return wal.flush();
       },
+      new DiskRoom(dir),
     );
     // This process is the store's only writer (the lock above), so reads can be kept until it writes.
     return new ReadCachingDatabase(db);

@@ -21,6 +21,7 @@ import { parse, serialize, type DatabaseError } from 'pg-protocol';
 import type { BackendMessage, CommandCompleteMessage, RowDescriptionMessage } from 'pg-protocol/dist/messages.js';
 import { prepareValue } from 'pg/lib/utils.js';
 import { beginStatement, type Database, type PoolStats, type Queryable, type TransactionOptions } from './db.js';
+import type { DiskRoom } from './disk-room.js';
 import type { PgliteThread } from './pglite-thread.js';
 import { types } from './pg-types.js';
 import { mayWrite } from './read-cache.js';
@@ -85,18 +86,21 @@ export class PgliteDatabase implements Database {
 
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread).
+   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread);
+   * `room`, when given, refuses every statement that may write while the disk is too full for it.
    */
   constructor(
     thread: PgliteThread,
     private readonly onClose: () => Promise<void>,
     private readonly afterCommit: () => void | Promise<void>,
+    private readonly room?: Pick<DiskRoom, 'check'>,
   ) {
     this.#thread = thread;
     void parse(this.#wire as unknown as NodeJS.ReadableStream, (message) => void this.#messages.push(message));
   }
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (mayWrite(sql)) this.room?.check();
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
@@ -119,7 +123,12 @@ export class PgliteDatabase implements Database {
       // BEGIN goes out with the first statement; its answer is read with that statement's.
       const begun = this.#post([simple(beginStatement(options))]);
       begun.catch(() => undefined);
-      const tx: Queryable = { query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await this.#post<R>([this.#encode(sql, params)]))[0]!.rows };
+      const tx: Queryable = {
+        query: async <R extends object>(sql: string, params: readonly unknown[] = []) => {
+          if (mayWrite(sql)) this.room?.check(options?.frees);
+          return (await this.#post<R>([this.#encode(sql, params)]))[0]!.rows;
+        },
+      };
       try {
         value = await work(tx);
         await begun;
@@ -139,6 +148,8 @@ export class PgliteDatabase implements Database {
   }
 
   async pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    // Pipelined transactions write.
+    this.room?.check();
     const issued: { resolve(rows: unknown[]): void; reject(error: unknown): void }[] = [];
     const batch: Encoded[] = [simple('BEGIN')];
     let done: Promise<T>;

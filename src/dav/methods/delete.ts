@@ -21,6 +21,7 @@ export async function del(req: DavRequest): Promise<void> {
   const path = lockPath(req.space, req.segments);
   const scopes = [{ path, subtree: true }, { path: lockPath(req.space, req.segments.slice(0, -1)) }];
 
+  // It frees room: the embedded store takes it on a fuller disk than other changes (store/disk-room.ts).
   const blobs = await deps.db.transaction(async (tx) => {
     // Parent before member, the order every writer locks in (lockMember): the other way round,
     // a DELETE and a PUT in the same collection deadlock on PostgreSQL.
@@ -32,7 +33,7 @@ export async function del(req: DavRequest): Promise<void> {
     const released = await deleteNode(tx, current);
     await removeLocksUnder(tx, user.id, path);
     return released;
-  });
+  }, { frees: true });
   await collectBlobs(deps.db, deps.blobs, user.id, blobs);
   req.koa.status = 204;
 }

@@ -1,0 +1,24 @@
+/** A small disk for the tests of a full one: a tmpfs of its own, so that ENOSPC is a real one. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+/** Mounts a tmpfs of `size` (mount's syntax: 8m) at `dir`; the reason it cannot, or undefined when it did. */
+export function mountSmallDisk(dir: string, size: string): string | undefined {
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (error) {
+    return `cannot mount a small tmpfs here (needs root or CAP_SYS_ADMIN): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`;
+  }
+}
+
+export function unmountSmallDisk(dir: string): void {
+  execFileSync('umount', [dir]);
+}
+
+/** Bytes free on the disk of `dir`. */
+export function freeBytes(dir: string): number {
+  const stats = fs.statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
