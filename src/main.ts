@@ -14,7 +14,16 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   // Read before the store is touched, so a bad certificate stops start-up at once.
   const tls = config.tls ? loadTls(config.tls) : undefined;
-  const db = await openDatabase({ ...config, cacheReads: true });
+  const db = await openDatabase({
+    ...config,
+    cacheReads: true,
+    // PostgreSQL restarts itself after a PANIC; the embedded one recovers at the next start (Docker's
+    // restart policy, systemd's Restart=on-failure), so the process ends rather than answer 503 for good.
+    onStopped: (error) => {
+      log.error('the embedded database stopped; exiting, to recover at the next start', { error: error.message });
+      process.exit(1);
+    },
+  });
   const applied = await migrate(db);
   if (applied.length > 0) log.info('schema migrated', { versions: applied });
   // PGlite runs no autovacuum: statistics are refreshed at start-up, then as writes add up (statistics.ts).

@@ -21,6 +21,11 @@ export interface StoreLocation {
    * server asks for it; tools such as `npm run user` do not). The embedded store always keeps them.
    */
   cacheReads?: boolean;
+  /**
+   * Hears that the embedded store stopped for good (PostgreSQL's PANIC, its thread's end); every
+   * statement then fails with a 503. The server exits, to be started again and recover.
+   */
+  onStopped?: (error: Error) => void;
 }
 
 export async function openDatabase(location: StoreLocation): Promise<Database> {
@@ -48,10 +53,10 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     cache = new ReadCachingDatabase(db, lease);
     return cache;
   }
-  return openEmbedded(location.dataDir);
+  return openEmbedded(location.dataDir, location.onStopped);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
+async function openEmbedded(dataDir: string, onStopped: ((error: Error) => void) | undefined): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const release = lockDataDir(dataDir);
   try {
@@ -76,7 +81,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
         statistics.noteCommit();
         return wal.flush();
       },
-      new DiskRoom(dir),
+      { room: new DiskRoom(dir), ...(onStopped && { onStopped }) },
     );
     // This process is the store's only writer (the lock above), so reads can be kept until it writes.
     return new ReadCachingDatabase(db);

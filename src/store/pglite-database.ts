@@ -72,9 +72,29 @@ function simple(sql: string): Encoded {
   return { bytes: serialize.query(sql), parses: false, sql };
 }
 
+/** What the database needs of its thread (pglite-thread.ts). */
+export type DatabaseThread = Pick<PgliteThread, 'send' | 'unanswered' | 'terminate' | 'onEnd'>;
+
+export interface PgliteDatabaseOptions {
+  /** Refuses every statement that may write while the disk is too full for it (disk-room.ts). */
+  room?: Pick<DiskRoom, 'check'>;
+  /** Hears, once, that the database stopped for good (a PANIC, or its thread's end). */
+  onStopped?: (error: Error) => void;
+}
+
+/**
+ * The embedded PostgreSQL stopped for good: SQLSTATE 57P02 (crash_shutdown), which the server
+ * answers with 503 as any unavailable database (db.ts, isDatabaseUnavailable).
+ */
+export class DatabaseStoppedError extends Error {
+  readonly code = '57P02';
+}
+
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
-  readonly #thread: PgliteThread;
+  readonly #thread: DatabaseThread;
+  /** Set once PostgreSQL stopped for good (#stop): every call fails with it at once. */
+  #stopped: DatabaseStoppedError | undefined;
   readonly #statements = new Map<string, Statement>();
   #statementCount = 0;
   /** Resolves when the next caller may post its statements. */
@@ -84,23 +104,28 @@ export class PgliteDatabase implements Database {
   #messages: BackendMessage[] = [];
   readonly #wire = new EventEmitter();
 
+  readonly #room: Pick<DiskRoom, 'check'> | undefined;
+  readonly #onStopped: ((error: Error) => void) | undefined;
+
   /**
    * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread);
-   * `room`, when given, refuses every statement that may write while the disk is too full for it.
+   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread).
    */
   constructor(
-    thread: PgliteThread,
+    thread: DatabaseThread,
     private readonly onClose: () => Promise<void>,
     private readonly afterCommit: () => void | Promise<void>,
-    private readonly room?: Pick<DiskRoom, 'check'>,
+    { room, onStopped }: PgliteDatabaseOptions = {},
   ) {
     this.#thread = thread;
+    this.#room = room;
+    this.#onStopped = onStopped;
+    thread.onEnd((error) => this.#stop(error));
     void parse(this.#wire as unknown as NodeJS.ReadableStream, (message) => void this.#messages.push(message));
   }
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    if (mayWrite(sql)) this.room?.check();
+    if (mayWrite(sql)) this.#room?.check();
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
@@ -125,7 +150,7 @@ export class PgliteDatabase implements Database {
       begun.catch(() => undefined);
       const tx: Queryable = {
         query: async <R extends object>(sql: string, params: readonly unknown[] = []) => {
-          if (mayWrite(sql)) this.room?.check(options?.frees);
+          if (mayWrite(sql)) this.#room?.check(options?.frees);
           return (await this.#post<R>([this.#encode(sql, params)]))[0]!.rows;
         },
       };
@@ -149,7 +174,7 @@ export class PgliteDatabase implements Database {
 
   async pipelined<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     // Pipelined transactions write.
-    this.room?.check();
+    this.#room?.check();
     const issued: { resolve(rows: unknown[]): void; reject(error: unknown): void }[] = [];
     const batch: Encoded[] = [simple('BEGIN')];
     let done: Promise<T>;
@@ -228,6 +253,7 @@ export class PgliteDatabase implements Database {
 
   /** Posts statements as one batch and reads each one's answer, or its error. */
   async #postEach<R extends object>(encoded: Encoded[], joinable = false): Promise<(Answer<R> | Error)[]> {
+    if (this.#stopped) throw this.#stopped;
     const outputs = await this.#thread.send(encoded.map((e) => e.bytes), joinable);
     return outputs.map((output, i) => {
       try {
@@ -272,7 +298,7 @@ export class PgliteDatabase implements Database {
    */
   #read<R extends object>(output: readonly Buffer[], { statement, parses, sql, columns: bound }: Encoded): Answer<R> {
     const data = output.length === 1 ? output[0]! : Buffer.concat(output);
-    let error: DatabaseError | undefined;
+    let error: Error | undefined;
     let readers = bound ? bound.mixed : statement?.columns?.text;
     let names = (bound ?? statement?.columns)?.names;
     let rows: R[] = [];
@@ -309,7 +335,8 @@ export class PgliteDatabase implements Database {
             command = (m as CommandCompleteMessage).text;
             break;
           case 'error':
-            error ??= m as DatabaseError;
+            // PostgreSQL stops at a PANIC (a WAL write that failed, say); PGlite's session then never answers again.
+            error ??= (m as DatabaseError).severity === 'PANIC' ? this.#stop(m as DatabaseError) : (m as DatabaseError);
             break;
         }
       }
@@ -319,6 +346,16 @@ export class PgliteDatabase implements Database {
     if (statement && parses && !statement.parsed && this.#statements.get(sql) === statement) this.#statements.delete(sql);
     if (error) throw error;
     return { rows, command };
+  }
+
+  /** The database stopped for good: its thread is stopped (it would spin), and every call fails from now on. */
+  #stop(cause: Error): DatabaseStoppedError {
+    if (!this.#stopped) {
+      this.#stopped = new DatabaseStoppedError(`the embedded database stopped: ${cause.message}`);
+      void this.#thread.terminate().catch(() => undefined);
+      this.#onStopped?.(this.#stopped);
+    }
+    return this.#stopped;
   }
 }
 

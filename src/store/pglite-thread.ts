@@ -28,6 +28,9 @@ export class PgliteThread {
   /** Set once the thread has ended or failed: every batch after it fails with this. */
   #ended: Error | undefined;
   readonly #exited: Promise<void>;
+  /** Set by close() and terminate(): the thread's end is then no news. */
+  #ending = false;
+  readonly #endListeners: ((error: Error) => void)[] = [];
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -37,7 +40,9 @@ export class PgliteThread {
     });
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', (code) => {
-        this.#fail(new Error(`the embedded database's thread ended (exit ${code})`));
+        const error = new Error(`the embedded database's thread ended (exit ${code})`);
+        this.#fail(error);
+        if (!this.#ending) for (const listener of this.#endListeners) listener(error);
         resolve();
       });
     });
@@ -80,9 +85,22 @@ export class PgliteThread {
     return this.#pending.size;
   }
 
+  /** Hears of the thread ending by itself (not by close() or terminate()). */
+  onEnd(listener: (error: Error) => void): void {
+    this.#endListeners.push(listener);
+  }
+
+  /** Stops the thread now, wherever it is (a PostgreSQL that will not answer again); batches not answered fail. */
+  async terminate(): Promise<void> {
+    this.#ending = true;
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
   /** Closes PGlite (a shutdown checkpoint) after every batch posted before, and ends the thread. */
   async close(): Promise<void> {
     if (this.#ended) return;
+    this.#ending = true;
     this.#worker.ref();
     this.#worker.postMessage('close');
     await this.#exited;
