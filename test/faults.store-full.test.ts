@@ -13,18 +13,15 @@ import { after, test } from 'node:test';
 import { MIN_FREE_BYTES } from '../src/store/disk-room.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basicAuthorization } from './helpers/server.js';
-import { freeBytes, mountSmallDisk, unmountSmallDisk } from './helpers/small-disk.js';
-import { createTestLocation, type TestLocation } from './helpers/store.js';
+import { embeddedStoreOnSmallDisk, freeBytes, type StoreOnSmallDisk } from './helpers/small-disk.js';
 
 const MiB = 1024 * 1024;
 
-let location: TestLocation | undefined;
+let store: StoreOnSmallDisk | undefined;
 let server: ServerProcess | undefined;
-let mounted: string | undefined;
 after(async () => {
   await server?.stop('SIGKILL');
-  if (mounted) unmountSmallDisk(mounted);
-  await location?.remove();
+  await store?.remove();
 });
 
 /** A request that must be answered within 10 s: the failure this test guards against was a hang. */
@@ -35,12 +32,10 @@ async function send(url: string, auth: string, method: string, body?: Buffer, he
 }
 
 test('a full disk under the embedded store: 507 for changes, reads and DELETE go on, writes again once there is room', { timeout: 240_000 }, async (t) => {
-  location = await createTestLocation({ embedded: true, migrated: true });
-  const disk = path.join(location.dataDir, 'disk');
-  const refused = mountSmallDisk(disk, '160m');
-  if (refused) return t.skip(refused);
-  mounted = disk;
-  fs.cpSync(path.join(location.dataDir, 'pglite'), path.join(disk, 'pglite'), { recursive: true });
+  const mounted = await embeddedStoreOnSmallDisk('160m');
+  if (typeof mounted === 'string') return t.skip(mounted);
+  store = mounted;
+  const { disk } = store;
 
   server = await spawnServer({ DATA_DIR: disk, DATABASE_URL: '' });
   const auth = basicAuthorization('admin', /password: (\S+)/.exec(server.output())![1]!);

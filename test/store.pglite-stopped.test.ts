@@ -10,8 +10,7 @@ import { after, test } from 'node:test';
 import { isDatabaseUnavailable } from '../src/store/db.js';
 import { DatabaseStoppedError, PgliteDatabase, type DatabaseThread } from '../src/store/pglite-database.js';
 import { PgliteThread } from '../src/store/pglite-thread.js';
-import { freeBytes, mountSmallDisk, unmountSmallDisk } from './helpers/small-disk.js';
-import { createTestLocation, type TestLocation } from './helpers/store.js';
+import { embeddedStoreOnSmallDisk, freeBytes, type StoreOnSmallDisk } from './helpers/small-disk.js';
 
 /** A backend message: its type, then its length and body. */
 function message(type: string, body: Buffer): Buffer {
@@ -88,21 +87,17 @@ test('a thread that ends by itself stops the database the same way', async () =>
   assert.equal(thread.sent, 0);
 });
 
-let location: TestLocation | undefined;
-let mounted: string | undefined;
+let store: StoreOnSmallDisk | undefined;
 after(async () => {
-  if (mounted) unmountSmallDisk(mounted);
-  await location?.remove();
+  await store?.remove();
 });
 
 test('PGlite on a disk that fills: the PANIC stops the database instead of leaving its thread spinning', { timeout: 120_000 }, async (t) => {
-  location = await createTestLocation({ embedded: true, migrated: true });
-  const disk = path.join(location.dataDir, 'disk');
-  const refused = mountSmallDisk(disk, '64m');
-  if (refused) return t.skip(refused);
-  mounted = disk;
+  const mounted = await embeddedStoreOnSmallDisk('64m');
+  if (typeof mounted === 'string') return t.skip(mounted);
+  store = mounted;
+  const { disk } = store;
   const dir = path.join(disk, 'pglite');
-  fs.cpSync(path.join(location.dataDir, 'pglite'), dir, { recursive: true });
   const thread = await PgliteThread.start(dir);
   const stops: Error[] = [];
   // No room check here (open.ts gives one): the disk fills until a WAL write meets ENOSPC.

@@ -1,6 +1,8 @@
 /** A small disk for the tests of a full one: a tmpfs of its own, so that ENOSPC is a real one. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { createTestLocation } from './store.js';
 
 /** Mounts a tmpfs of `size` (mount's syntax: 8m) at `dir`; the reason it cannot, or undefined when it did. */
 export function mountSmallDisk(dir: string, size: string): string | undefined {
@@ -21,4 +23,30 @@ export function unmountSmallDisk(dir: string): void {
 export function freeBytes(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
+}
+
+export interface StoreOnSmallDisk {
+  /** The tmpfs: a DATA_DIR whose pglite/ holds a migrated embedded store. */
+  disk: string;
+  /** Unmounts the disk and removes the store's location. */
+  remove(): Promise<void>;
+}
+
+/** A migrated embedded store on a tmpfs of `size` of its own; the reason it cannot be mounted, as a string. */
+export async function embeddedStoreOnSmallDisk(size: string): Promise<StoreOnSmallDisk | string> {
+  const location = await createTestLocation({ embedded: true, migrated: true });
+  const disk = path.join(location.dataDir, 'disk');
+  const refused = mountSmallDisk(disk, size);
+  if (refused) {
+    await location.remove();
+    return refused;
+  }
+  fs.cpSync(path.join(location.dataDir, 'pglite'), path.join(disk, 'pglite'), { recursive: true });
+  return {
+    disk,
+    async remove() {
+      unmountSmallDisk(disk);
+      await location.remove();
+    },
+  };
 }
