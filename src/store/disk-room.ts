@@ -31,6 +31,7 @@ export class StorageFullError extends Error {
   readonly code = 'ENOSPC';
 }
 
+/** The free space of one disk, read at most every `readingMs`, against the floors above. */
 export class DiskRoom {
   #free = Infinity;
   #readAt = -Infinity;
@@ -56,7 +57,7 @@ export class DiskRoom {
     }
     const floor = frees ? MIN_FREE_TO_FREE_BYTES : MIN_FREE_BYTES;
     if (this.#free < floor) {
-      throw new StorageFullError(`the disk of the embedded store has ${mib(this.#free)} free; changes need ${mib(floor)}`);
+      throw new StorageFullError(`the disk of ${this.dir} has ${mib(this.#free)} free; this change needs ${mib(floor)}`);
     }
   }
 }
