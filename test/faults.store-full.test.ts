@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { MIN_FREE_BYTES } from '../src/store/disk-room.js';
+import { freeBytes, MIN_FREE_BYTES } from '../src/store/disk-room.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basicAuthorization } from './helpers/server.js';
-import { embeddedStoreOnSmallDisk, freeBytes, type StoreOnSmallDisk } from './helpers/small-disk.js';
+import { embeddedStoreOnSmallDisk, type StoreOnSmallDisk } from './helpers/small-disk.js';
 
 const MiB = 1024 * 1024;
 

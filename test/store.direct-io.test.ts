@@ -4,13 +4,13 @@
  * hashing thread; a bounded pool; concurrent bodies hashed apart.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { copyIntoShared, DIRECT_ALIGNMENT, DIRECT_BLOCK_BYTES, openDirectSpool, pageAlignedBuffer, probeDirectWrites, type Spool } from '../src/store/direct-io.js';
+import { mountSmallDisk, unmountSmallDisk } from './helpers/small-disk.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'davenport-direct-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -75,12 +75,8 @@ test('the pool serves a bounded number of spools at once; a closed one gives its
 
 test('a disk that fills mid-body fails the spool with ENOSPC, and close() still gives the blocks back', { skip }, async (t) => {
   const small = path.join(dir, 'small-disk');
-  fs.mkdirSync(small);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', small], { stdio: 'pipe' });
-  } catch {
-    return t.skip('cannot mount a small tmpfs here (needs root)');
-  }
+  const refused = mountSmallDisk(small, '6m');
+  if (refused) return t.skip(refused);
   try {
     if (!(await probeDirectWrites(small))) return t.skip('tmpfs takes no O_DIRECT writes on this kernel');
     const before = await countSpools();
@@ -93,7 +89,7 @@ test('a disk that fills mid-body fails the spool with ENOSPC, and close() still 
     await s.close();
     assert.equal(await countSpools(), before);
   } finally {
-    execFileSync('umount', [small]);
+    unmountSmallDisk(small);
   }
 });
 

@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { isDatabaseUnavailable } from '../src/store/db.js';
+import { freeBytes } from '../src/store/disk-room.js';
 import { DatabaseStoppedError, PgliteDatabase, type DatabaseThread } from '../src/store/pglite-database.js';
 import { PgliteThread } from '../src/store/pglite-thread.js';
-import { embeddedStoreOnSmallDisk, freeBytes, type StoreOnSmallDisk } from './helpers/small-disk.js';
+import { embeddedStoreOnSmallDisk, type StoreOnSmallDisk } from './helpers/small-disk.js';
 
 /** A backend message: its type, then its length and body. */
 function message(type: string, body: Buffer): Buffer {

@@ -42,10 +42,10 @@ export class DiskRoom {
   /** `dir`: a directory on the disk to watch. */
   constructor(
     private readonly dir: string,
-    { readingMs = READING_MS, freeBytes = statfsFree }: DiskRoomOptions = {},
+    { readingMs = READING_MS, freeBytes: read = freeBytes }: DiskRoomOptions = {},
   ) {
     this.#readingMs = readingMs;
-    this.#freeBytes = freeBytes;
+    this.#freeBytes = read;
   }
 
   /** Throws StorageFullError when the disk has less free than a change needs; `frees`: one that frees room. */
@@ -63,7 +63,7 @@ export class DiskRoom {
 }
 
 /** Bytes an unprivileged process may still write on the disk of `dir`. */
-function statfsFree(dir: string): number {
+export function freeBytes(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
 }

@@ -334,10 +334,13 @@ export class PgliteDatabase implements Database {
           case 'commandComplete':
             command = (m as CommandCompleteMessage).text;
             break;
-          case 'error':
+          case 'error': {
+            const failure = m as DatabaseError;
             // PostgreSQL stops at a PANIC (a WAL write that failed, say); PGlite's session then never answers again.
-            error ??= (m as DatabaseError).severity === 'PANIC' ? this.#stop(m as DatabaseError) : (m as DatabaseError);
+            if (failure.severity === 'PANIC') error = this.#stop(failure);
+            else error ??= failure;
             break;
+          }
         }
       }
     }

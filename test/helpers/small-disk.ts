@@ -19,12 +19,6 @@ export function unmountSmallDisk(dir: string): void {
   execFileSync('umount', [dir]);
 }
 
-/** Bytes free on the disk of `dir`. */
-export function freeBytes(dir: string): number {
-  const stats = fs.statfsSync(dir);
-  return stats.bavail * stats.bsize;
-}
-
 export interface StoreOnSmallDisk {
   /** The tmpfs: a DATA_DIR whose pglite/ holds a migrated embedded store. */
   disk: string;
