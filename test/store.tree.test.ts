@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { listMigrations, migrate } from '../src/store/migrate.js';
 import { openDatabase } from '../src/store/open.js';
-import { resolvePath, writeMember, type ExpectedMember } from '../src/store/nodes.js';
+import { deleteNode, resolvePath, writeMember, type ExpectedMember } from '../src/store/nodes.js';
 import { createTestLocation, testDatabaseUrl } from './helpers/store.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -135,12 +135,31 @@ test('COPY shares the blob of a file: no bytes are copied', async () => {
 
 test('MOVE of a large folder changes one row: every member keeps its id', async () => {
   await server.request('MKCOL', home + 'big');
-  await Promise.all(Array.from({ length: 50 }, (_, i) => server.request('PUT', home + `big/f${i}.txt`, { body: String(i) })));
+  for (let i = 0; i < 50; i++) assert.equal((await server.request('PUT', home + `big/f${i}.txt`, { body: String(i) })).status, 201);
   const ids = (await db().query<{ id: number }>('SELECT id FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY id', [userId(), (await collection(['big'])).id])).map((r) => r.id);
   assert.equal((await server.request('MOVE', home + 'big/', { headers: { Destination: home + 'renamed/' } })).status, 201);
   const moved = await collection(['renamed']);
   const after = (await db().query<{ id: number }>('SELECT id FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY id', [userId(), moved.id])).map((r) => r.id);
+  assert.equal(ids.length, 50);
   assert.deepEqual(after, ids);
+});
+
+test('DELETE of a large folder counts its usage in one call of the usage trigger, not one per member', async () => {
+  await server.request('MKCOL', home + 'doomed');
+  for (let i = 0; i < 50; i++) assert.equal((await server.request('PUT', home + `doomed/f${i}.txt`, { body: 'x'.repeat(i + 1) })).status, 201);
+  const folder = await collection(['doomed']);
+  const used = async () => Number((await db().query<{ used_bytes: string }>('SELECT used_bytes FROM users WHERE id = $1', [userId()]))[0]!.used_bytes);
+  const before = await used();
+  const calls = await db().transaction(async (tx) => {
+    // Counts this transaction's calls of PL/pgSQL functions: the usage triggers' among them.
+    await tx.query("SET LOCAL track_functions = 'pl'");
+    await deleteNode(tx, folder);
+    const rows = await tx.query<{ name: string; calls: string }>('SELECT funcname AS name, calls FROM pg_stat_xact_user_functions');
+    return Object.fromEntries(rows.map((r) => [r.name, Number(r.calls)]));
+  });
+  // One statement trigger's call for the folder and its 50 members (a row trigger: one each).
+  assert.deepEqual(calls, { nodes_count_deleted: 1 });
+  assert.equal(await used(), before - (50 * 51) / 2);
 });
 
 test('two instances migrating one fresh database at once apply each migration once', { skip: testDatabaseUrl ? false : 'PostgreSQL only (PGlite is one process)' }, async () => {

@@ -237,6 +237,36 @@ describe('files', () => {
     assert.match(props, /<D:quota-used-bytes>60<\/D:quota-used-bytes>/);
     assert.match(props, /<D:quota-available-bytes>40<\/D:quota-available-bytes>/);
   });
+
+  test('quota: usage follows writes, replacements and the DELETE of a folder tree', async () => {
+    const dan = await server.addUser('dan');
+    const used = async () => {
+      const text = await (
+        await req('PROPFIND', '/dav/files/dan/', { as: dan, headers: { Depth: '0' }, body: '<propfind xmlns="DAV:"><prop><quota-used-bytes/></prop></propfind>' })
+      ).text();
+      return Number(/<D:quota-used-bytes>(\d+)</.exec(text)?.[1]);
+    };
+    const put = async (path: string, size: number) => assert.ok((await req('PUT', `/dav/files/dan/${path}`, { as: dan, body: 'z'.repeat(size) })).ok, path);
+    for (const dir of ['tree/', 'tree/a/', 'tree/a/b/']) assert.equal((await req('MKCOL', `/dav/files/dan/${dir}`, { as: dan })).status, 201);
+    await put('keep.txt', 7);
+    for (const [i, dir] of ['tree/', 'tree/a/', 'tree/a/b/'].entries()) for (let n = 1; n <= 5; n++) await put(`${dir}f${n}.txt`, 10 * (i + 1) + n);
+    assert.equal(await used(), 7 + (11 + 12 + 13 + 14 + 15) + (21 + 22 + 23 + 24 + 25) + (31 + 32 + 33 + 34 + 35));
+    await put('tree/a/f1.txt', 100); // 21 → 100
+    await put('tree/a/f2.txt', 22); // the same size
+    await put('tree/f1.txt', 1); // 11 → 1
+    const before = 7 + (1 + 12 + 13 + 14 + 15) + (100 + 22 + 23 + 24 + 25) + (31 + 32 + 33 + 34 + 35);
+    assert.equal(await used(), before);
+    // One statement removes the folder and, by cascade, everything below it.
+    assert.equal((await req('DELETE', '/dav/files/dan/tree/a/', { as: dan })).status, 204);
+    assert.equal(await used(), 7 + (1 + 12 + 13 + 14 + 15));
+    assert.equal((await req('DELETE', '/dav/files/dan/keep.txt', { as: dan })).status, 204);
+    assert.equal(await used(), 1 + 12 + 13 + 14 + 15);
+    // Room freed by a DELETE can be used again up to the quota, not past it.
+    await setQuota(server.store.db, dan.user.id, 100);
+    await put('fill.txt', 100 - (1 + 12 + 13 + 14 + 15));
+    assert.equal((await req('PUT', '/dav/files/dan/tree/f1.txt', { as: dan, body: 'zz' })).status, 507);
+    assert.equal(await used(), 100);
+  });
 });
 
 describe('collections, names and properties', () => {
