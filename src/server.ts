@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { authenticate, type AuthUser } from './auth/authenticate.js';
 import type { ServerDeps } from './dav/context.js';
 import { dispatch, targetOf } from './dav/dispatch.js';
-import { DavError } from './dav/errors.js';
+import { DavError, insufficientStorage, quotaExceeded } from './dav/errors.js';
 import { answerOptions } from './dav/methods/options.js';
 import { VIRTUAL_METHODS } from './dav/virtual.js';
 import { wellKnown } from './dav/wellknown.js';
@@ -23,6 +23,7 @@ import { HttpMetrics, metricsRoute } from './ops/metrics.js';
 import { loadTls, strictTransportSecurity, type TlsMaterial } from './ops/tls.js';
 import { isStorageFull } from './store/blobs.js';
 import { isDatabaseUnavailable } from './store/db.js';
+import { isQuotaExceeded } from './store/users.js';
 
 /** The path every URL of this server starts with: BASE_URL's path, or '/'. */
 export function pathPrefix(deps: ServerDeps): string {
@@ -112,10 +113,11 @@ function errorBoundary(log: Logger): Koa.Middleware {
     } catch (error) {
       let dav: DavError;
       if (error instanceof DavError) dav = error;
-      // The store's quota trigger (SQLSTATE 53100), whichever write ran into it.
-      else if ((error as { code?: string }).code === '53100') dav = new DavError(507, { message: 'quota exceeded' });
-      // The disk under the file bodies is full (RFC 4918 §11.5).
-      else if (isStorageFull(error)) dav = new DavError(507, { message: 'insufficient storage' });
+      // The store's quota trigger, whichever write ran into it.
+      else if (isQuotaExceeded(error)) dav = quotaExceeded();
+      // A full disk: under the file bodies, below the embedded store's floor (disk-room.ts), or
+      // under PostgreSQL (SQLSTATE 53100, disk_full, other than the quota trigger's).
+      else if (isStorageFull(error) || (error as { code?: string }).code === '53100') dav = insufficientStorage();
       // PostgreSQL is down or restarting: transient, so 503 and a hint when to retry (RFC 9110 §15.6.4);
       // the pool reconnects by itself once it is back.
       else if (isDatabaseUnavailable(error)) {

@@ -57,6 +57,10 @@ test('a full disk under the embedded store: 507 for changes, reads and DELETE go
   assert.ok(written > 20 && freeBytes(disk) > 16 * MiB, `${written} files written, ${(freeBytes(disk) / MiB).toFixed(1)} MiB left`);
   // Each kind of change is refused the same way, and leaves nothing behind.
   assert.equal(await send(`${files}folder/`, auth, 'MKCOL'), 507);
+  // RFC 4331 §6: the refusal names its precondition.
+  const refused = await fetch(`${files}more.bin`, { method: 'PUT', headers: { Authorization: auth }, body: randomBytes(1024), signal: AbortSignal.timeout(10_000) });
+  assert.equal(refused.status, 507);
+  assert.match(await refused.text(), /<D:error xmlns:D="DAV:"><D:sufficient-disk-space\/>/);
   assert.equal(await send(`${files}folder/`, auth, 'PROPFIND', undefined, { Depth: '0' }), 404);
 
   // Reads go on, and so does a DELETE, which frees room.

@@ -28,6 +28,7 @@ import {
   InvalidPasswordError,
   InvalidQuotaError,
   InvalidUserNameError,
+  isQuotaExceeded,
   listUsers,
   setEmail,
   setPassword,
@@ -214,6 +215,22 @@ test('deleting a user removes their rows everywhere and their blob files', async
   assert.equal((await getUser(db, other.id))?.usedBytes, content.length);
   assert.ok(fs.existsSync(path.join(store.dataDir, 'blobs', String(other.id), sha.slice(0, 2), sha)));
   assert.equal((await listAppPasswords(db, other.id)).length, 1);
+});
+
+test('a write past the quota fails with the quota trigger\'s error, told apart from a full disk', async () => {
+  const quincy = await createUser(db, { name: 'quincy', password: 'quincy-password' });
+  await setQuota(db, quincy.id, 10);
+  const refused = await db
+    .transaction(async (tx) => {
+      const { node: root } = await resolvePath(tx, quincy.id, ['files']);
+      await tx.query('INSERT INTO blobs (user_id, sha256, size) VALUES ($1, $2, 11)', [quincy.id, 'a'.repeat(64)]);
+      await insertNode(tx, { userId: quincy.id, parentId: root!.id, name: 'big.txt', kind: 'file', blobSha256: 'a'.repeat(64), size: 11 });
+    })
+    .then(() => undefined, (error: unknown) => error);
+  assert.equal(isQuotaExceeded(refused), true, String(refused));
+  assert.equal((await getUser(db, quincy.id))?.usedBytes, 0);
+  // PostgreSQL's own disk_full has the same code and another message.
+  assert.equal(isQuotaExceeded(Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), { code: '53100' })), false);
 });
 
 test('app passwords: created once, found by secret, listed, touched and revoked', async () => {

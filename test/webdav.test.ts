@@ -224,8 +224,14 @@ describe('files', () => {
     assert.equal(ok.status, 201);
     const over = await req('PUT', '/dav/files/carol/more.txt', { as: carol, body: 'y'.repeat(60) });
     assert.equal(over.status, 507);
+    // RFC 4331 §6: the precondition that failed, whether the store's trigger or the early check refused.
+    assert.match(await over.text(), /<D:error xmlns:D="DAV:"><D:quota-not-exceeded\/>/);
+    const early = await req('PUT', '/dav/files/carol/big.bin', { as: carol, body: Buffer.alloc(2 * 1024 * 1024) });
+    assert.equal(early.status, 507);
+    assert.match(await early.text(), /<D:quota-not-exceeded\/>/);
     const copy = await req('COPY', '/dav/files/carol/small.txt', { as: carol, headers: { Destination: '/dav/files/carol/copy.txt' } });
     assert.equal(copy.status, 507);
+    assert.match(await copy.text(), /<D:quota-not-exceeded\/>/);
     assert.equal((await req('GET', '/dav/files/carol/copy.txt', { as: carol })).status, 404);
     const props = await (
       await req('PROPFIND', '/dav/files/carol/', {

@@ -38,6 +38,16 @@ export class DavError extends Error {
   }
 }
 
+/** A write that would take the user past their quota: 507 with RFC 4331 §6's DAV:quota-not-exceeded. */
+export function quotaExceeded(): DavError {
+  return new DavError(507, { condition: 'quota-not-exceeded', message: 'quota exceeded' });
+}
+
+/** The disk has no room for a write: 507 (RFC 4918 §11.5) with RFC 4331 §6's DAV:sufficient-disk-space. */
+export function insufficientStorage(): DavError {
+  return new DavError(507, { condition: 'sufficient-disk-space', message: 'insufficient storage' });
+}
+
 function escapeText(text: string): string {
   // A message may quote the client's data, control characters included: escapeXml makes it safe.
   return escapeXml(text);

@@ -3,7 +3,8 @@ import type { AuthUser } from '../auth/authenticate.js';
 import type { ServerDeps } from '../dav/context.js';
 import { readTextBody } from '../dav/body.js';
 import { DavError, STATUS_TEXT } from '../dav/errors.js';
-import { UserExistsError, UserInputError } from '../store/users.js';
+import { isStorageFull } from '../store/blobs.js';
+import { isQuotaExceeded, UserExistsError, UserInputError } from '../store/users.js';
 import type { WebSession } from '../store/sessions.js';
 
 /** What every API handler receives: the request, the server, and (on signed-in routes) the session. */
@@ -103,9 +104,12 @@ export function jsonErrors(deps: ServerDeps): Koa.Middleware {
       } else if (error instanceof UserInputError) {
         status = 400;
         message = error.message;
-      } else if ((error as { code?: string }).code === '53100') {
+      } else if (isQuotaExceeded(error)) {
         status = 507;
         message = 'your storage quota is full';
+      } else if (isStorageFull(error) || (error as { code?: string }).code === '53100') {
+        status = 507;
+        message = "the server's disk is full";
       } else {
         deps.log.error('unhandled error', { method: koa.method, path: koa.path, error: (error as Error).stack ?? String(error) });
         status = 500;

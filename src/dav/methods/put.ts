@@ -1,7 +1,7 @@
 import type { DavRequest } from '../context.js';
 import { evaluateConditions, expectedMember } from '../conditional.js';
 import { storedContentType } from '../content-type.js';
-import { DavError } from '../errors.js';
+import { DavError, insufficientStorage, quotaExceeded } from '../errors.js';
 import { httpDate } from '../http-date.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
 import { lockPath } from '../paths.js';
@@ -36,7 +36,7 @@ export async function put(req: DavRequest): Promise<void> {
     // Refuse before receiving a large body; the transaction below checks all of it again.
     await checkPreconditions(req, deps.db, scopes(Boolean(req.node)));
     const { used, quota } = await usage(deps.db, user.id);
-    if (quota !== null && used - (req.node?.size ?? 0) + expected > quota) throw new DavError(507, { message: 'quota exceeded' });
+    if (quota !== null && used - (req.node?.size ?? 0) + expected > quota) throw quotaExceeded();
   }
 
   let staged: StagedBlob;
@@ -44,7 +44,7 @@ export async function put(req: DavRequest): Promise<void> {
     staged = await deps.blobs.stage(user.id, koa.req, deps.config.maxUploadBytes);
   } catch (error) {
     if (error instanceof BodyTooLargeError) throw new DavError(413, { message: error.message });
-    if (isStorageFull(error)) throw new DavError(507, { message: 'insufficient storage' });
+    if (isStorageFull(error)) throw insufficientStorage();
     throw new DavError(400, { message: 'the upload was interrupted' });
   }
 
