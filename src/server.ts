@@ -22,8 +22,7 @@ import { healthRoute, StoreProbe } from './ops/health.js';
 import { HttpMetrics, metricsRoute } from './ops/metrics.js';
 import { loadTls, strictTransportSecurity, type TlsMaterial } from './ops/tls.js';
 import { isStorageFull } from './store/blobs.js';
-import { isDatabaseUnavailable } from './store/db.js';
-import { isQuotaExceeded } from './store/users.js';
+import { isDatabaseUnavailable, isQuotaExceeded } from './store/db.js';
 
 /** The path every URL of this server starts with: BASE_URL's path, or '/'. */
 export function pathPrefix(deps: ServerDeps): string {
@@ -115,9 +114,8 @@ function errorBoundary(log: Logger): Koa.Middleware {
       if (error instanceof DavError) dav = error;
       // The store's quota trigger, whichever write ran into it.
       else if (isQuotaExceeded(error)) dav = quotaExceeded();
-      // A full disk: under the file bodies, below the embedded store's floor (disk-room.ts), or
-      // under PostgreSQL (SQLSTATE 53100, disk_full, other than the quota trigger's).
-      else if (isStorageFull(error) || (error as { code?: string }).code === '53100') dav = insufficientStorage();
+      // A full disk: under the file bodies, the embedded store's or PostgreSQL's.
+      else if (isStorageFull(error)) dav = insufficientStorage();
       // PostgreSQL is down or restarting: transient, so 503 and a hint when to retry (RFC 9110 §15.6.4);
       // the pool reconnects by itself once it is back.
       else if (isDatabaseUnavailable(error)) {

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { ensureInitialAdmin } from '../src/auth/bootstrap.js';
 import { verifyPassword } from '../src/auth/passwords.js';
 import { createLogger } from '../src/log.js';
-import { claimBlob, FileBlobStore } from '../src/store/blobs.js';
+import { claimBlob, FileBlobStore, isStorageFull } from '../src/store/blobs.js';
 import {
   createAppPassword,
   findAppPassword,
@@ -28,7 +28,6 @@ import {
   InvalidPasswordError,
   InvalidQuotaError,
   InvalidUserNameError,
-  isQuotaExceeded,
   listUsers,
   setEmail,
   setPassword,
@@ -36,6 +35,7 @@ import {
   SPACE_ROOTS,
   UserExistsError,
 } from '../src/store/users.js';
+import { isQuotaExceeded } from '../src/store/db.js';
 import { openTestStore } from './helpers/store.js';
 
 const store = await openTestStore();
@@ -228,9 +228,12 @@ test('a write past the quota fails with the quota trigger\'s error, told apart f
     })
     .then(() => undefined, (error: unknown) => error);
   assert.equal(isQuotaExceeded(refused), true, String(refused));
+  assert.equal(isStorageFull(refused), false);
   assert.equal((await getUser(db, quincy.id))?.usedBytes, 0);
   // PostgreSQL's own disk_full has the same code and another message.
-  assert.equal(isQuotaExceeded(Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), { code: '53100' })), false);
+  const diskFull = Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), { code: '53100' });
+  assert.equal(isQuotaExceeded(diskFull), false);
+  assert.equal(isStorageFull(diskFull), true);
 });
 
 test('app passwords: created once, found by secret, listed, touched and revoked', async () => {

@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Database, Queryable } from './db.js';
+import { isQuotaExceeded, type Database, type Queryable } from './db.js';
 import { openDirectSpool, probeDirectWrites, type Spool } from './direct-io.js';
 import { DiskRoom } from './disk-room.js';
 import type { Beside } from './nodes.js';
@@ -16,10 +16,14 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** The file system holding the blobs is full, or the process's disk quota is spent (the caller answers 507). */
+/**
+ * A full disk: the file system holding the blobs (or the process's disk quota), the embedded
+ * store's floor (disk-room.ts), or PostgreSQL's own (SQLSTATE 53100, disk_full), which the quota
+ * trigger's refusal shares (the caller answers 507 either way, with another condition).
+ */
 export function isStorageFull(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  return code === 'ENOSPC' || code === 'EDQUOT' || (code === '53100' && !isQuotaExceeded(error));
 }
 
 /**

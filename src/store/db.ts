@@ -88,6 +88,16 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 /**
+ * Whether an error is the quota trigger's refusal (migrations 3 and 12): SQLSTATE 53100
+ * (disk_full) with the trigger's message. PostgreSQL answers the same code when its disk is full.
+ */
+export function isQuotaExceeded(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '53100' && message === 'quota exceeded';
+}
+
+/**
  * Parameterised queries run as named prepared statements, so each connection plans them once:
  * planning the recursive path walk alone costs ~2 ms, ten times its execution.
  */

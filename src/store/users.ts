@@ -156,15 +156,6 @@ export async function setEmail(q: Queryable, id: number, email: string | null): 
   return rows.length > 0;
 }
 
-/**
- * The quota trigger's refusal (migrations 3 and 12): SQLSTATE 53100 (disk_full) with the
- * trigger's message. PostgreSQL answers the same code when its own disk is full.
- */
-export function isQuotaExceeded(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === '53100' && message === 'quota exceeded';
-}
-
 /** Sets the quota in bytes, or removes it with null. Returns false when there is no such user. */
 export async function setQuota(q: Queryable, id: number, bytes: number | null): Promise<boolean> {
   if (bytes !== null && !(Number.isSafeInteger(bytes) && bytes >= 0)) {

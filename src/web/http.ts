@@ -4,7 +4,8 @@ import type { ServerDeps } from '../dav/context.js';
 import { readTextBody } from '../dav/body.js';
 import { DavError, STATUS_TEXT } from '../dav/errors.js';
 import { isStorageFull } from '../store/blobs.js';
-import { isQuotaExceeded, UserExistsError, UserInputError } from '../store/users.js';
+import { isQuotaExceeded } from '../store/db.js';
+import { UserExistsError, UserInputError } from '../store/users.js';
 import type { WebSession } from '../store/sessions.js';
 
 /** What every API handler receives: the request, the server, and (on signed-in routes) the session. */
@@ -107,7 +108,7 @@ export function jsonErrors(deps: ServerDeps): Koa.Middleware {
       } else if (isQuotaExceeded(error)) {
         status = 507;
         message = 'your storage quota is full';
-      } else if (isStorageFull(error) || (error as { code?: string }).code === '53100') {
+      } else if (isStorageFull(error)) {
         status = 507;
         message = "the server's disk is full";
       } else {

@@ -2,8 +2,9 @@
 -- PL/pgSQL and an UPDATE of the user's row for every node a statement removed: a folder's
 -- DELETE (its members go in one cascaded statement) updated the same users row once per member.
 -- A statement trigger reads the removed rows from its transition table and applies one sum per
--- user. Inserts and resizes keep a row trigger: for the one-row statements of most writes it
--- costs a third of a statement trigger, which plans its query on the transition table each time.
+-- user. Inserts and resizes keep a row trigger: on the one-row statements of most writes a
+-- statement trigger cost about three times as much (EXPLAIN ANALYZE on the embedded store:
+-- 0.08–0.2 ms a call against 0.055).
 -- The quota rule is unchanged: a write that takes a user over their quota fails with SQLSTATE
 -- 53100 (disk_full); shrinking is always allowed.
 
