@@ -217,32 +217,21 @@ class DirectSpool implements Spool {
   }
 }
 
-/** Bytes the bounce buffer of copyIntoShared carries at a time: a socket read's worth. */
-const BOUNCE_BYTES = 64 * 1024;
-const WORD_BYTES = 8;
-const bounce = Buffer.allocUnsafeSlow(BOUNCE_BYTES + WORD_BYTES);
-
 /**
  * Copies `source` from `sourceStart` into the shared `target` at `targetStart`, as much as fits;
- * gives the bytes copied. V8 copies into a SharedArrayBuffer with relaxed atomic loads and stores,
- * a word at a time where source and target are equally aligned to 8 bytes and one byte at a time
- * where they are not. A request body's first chunk follows its headers, so it is of any length,
- * and every chunk after it then landed misaligned: a 1 GiB upload was copied byte by byte, 7×
- * slower (325 against 43 ms per GiB here) and as much of the serving thread as the hashing was of
- * its own. A misaligned chunk goes through a bounce buffer placed at the target's alignment (a
- * plain memcpy) and from there a word at a time. Allocations are at least 8-byte aligned (malloc,
- * WebAssembly pages), so a view's alignment is its byte offset's.
+ * gives the bytes copied. V8 copies into a SharedArrayBuffer (Buffer#copy, TypedArray#set) with
+ * relaxed atomic loads and stores, a word at a time where source and target are equally aligned
+ * to 8 bytes and a byte at a time where not: during a 1 GiB upload that copy alone was 15% of the
+ * serving thread (`perf`: v8::internal::relaxed_memmove), and byte by byte, once a body's first
+ * chunk had left the rest misaligned, 7× slower still. Buffer#fill with a buffer for its value is
+ * one memcpy(3) in Node's own code (node_buffer.cc), whatever the alignment: 64 KiB chunks went
+ * 13 ms per GiB here, against 42 (aligned) and 322 (misaligned) by Buffer#copy. The block is not
+ * read by the hashing thread while it is being filled, so a plain copy races with nothing.
  */
 export function copyIntoShared(source: Buffer, sourceStart: number, target: Buffer, targetStart: number): number {
   const length = Math.min(source.length - sourceStart, target.length - targetStart);
-  const skew = (target.byteOffset + targetStart) % WORD_BYTES;
-  if ((source.byteOffset + sourceStart) % WORD_BYTES === skew) return source.copy(target, targetStart, sourceStart, sourceStart + length);
-  for (let done = 0; done < length; ) {
-    const piece = Math.min(length - done, BOUNCE_BYTES);
-    source.copy(bounce, skew, sourceStart + done, sourceStart + done + piece);
-    bounce.copy(target, targetStart + done, skew, skew + piece);
-    done += piece;
-  }
+  // fill() refuses an empty value.
+  if (length > 0) target.fill(source.subarray(sourceStart, sourceStart + length), targetStart, targetStart + length);
   return length;
 }
 
