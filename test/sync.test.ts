@@ -173,6 +173,35 @@ describe('sync-collection (RFC 6578)', () => {
     assert.deepEqual(sorted((await sync(b, tokenB)).statuses), [[`${b}f.txt`, 200]]);
   });
 
+  test('a removed sub-collection is reported at its collection href, with the trailing slash it was listed with', async () => {
+    const dir = `${base}nested/`;
+    await mkcol(dir);
+    await mkcol(`${dir}deleted/`);
+    await mkcol(`${dir}moved/`);
+    await mkcol(`${dir}became-file/`);
+    await put(`${dir}file.txt`, 'f');
+    const first = await sync(dir, '');
+    assert.deepEqual(sorted(first.statuses), [
+      [`${dir}became-file/`, 200],
+      [`${dir}deleted/`, 200],
+      [`${dir}file.txt`, 200],
+      [`${dir}moved/`, 200],
+    ]);
+
+    assert.equal((await server.request('DELETE', `${dir}deleted/`)).status, 204);
+    assert.equal((await server.request('MOVE', `${dir}moved/`, { headers: { Destination: server.at(`${base}nested-moved/`) } })).status, 201);
+    assert.equal((await server.request('DELETE', `${dir}became-file/`)).status, 204);
+    await put(`${dir}became-file`, 'now a file');
+    assert.equal((await server.request('DELETE', `${dir}file.txt`)).status, 204);
+
+    assert.deepEqual(sorted((await sync(dir, first.token)).statuses), [
+      [`${dir}became-file`, 200],
+      [`${dir}deleted/`, 404],
+      [`${dir}file.txt`, 404],
+      [`${dir}moved/`, 404],
+    ]);
+  });
+
   test('the change log keeps one entry per name; tokens from before any of its edits report the same changes', async () => {
     const dir = `${base}compact/`;
     await mkcol(dir);

@@ -8,6 +8,8 @@ export interface MemberChange {
   node: Node | undefined;
   /** Token of the member's latest logged change, 0 when it never was logged (copied rows). */
   rank: number;
+  /** Whether the member was a collection when it was removed (node undefined). */
+  removedCollection: boolean;
 }
 
 export interface ChangeQuery {
@@ -32,16 +34,16 @@ export interface ChangeQuery {
 export async function memberChanges(q: Queryable, userId: number, collectionId: number, query: ChangeQuery): Promise<MemberChange[]> {
   if (query.since !== undefined && query.since > 0) return changedMembers(q, userId, collectionId, query.since, query.upTo, query.limit);
   if (query.since === undefined) return currentMembers(q, userId, collectionId, query.upTo, query.limit);
-  const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
+  const rows = await q.query<NodeRow & { member_name: string; rank: number; removed_collection: boolean; id: number | null }>(
     `WITH latest AS (
-       SELECT name, max(token) AS token FROM changes
+       SELECT name, max(token) AS token, ${REMOVED_COLLECTION} FROM changes
         WHERE user_id = $1 AND collection_id = $2 AND token > $3
         GROUP BY name
      ), members AS (
        SELECT user_id, id, parent_id, name, kind, blob_sha256, size, content_type, etag, sync_token, created_at, modified_at
          FROM nodes WHERE user_id = $1 AND parent_id = $2
      )
-     SELECT coalesce(l.name, m.name) AS member_name, coalesce(l.token, 0) AS rank,
+     SELECT coalesce(l.name, m.name) AS member_name, coalesce(l.token, 0) AS rank, coalesce(l.collection, false) AS removed_collection,
             ${nodeColumns('m')}
        FROM latest l FULL JOIN members m ON m.name = l.name
       WHERE coalesce(l.token, 0) <= $4
@@ -51,7 +53,18 @@ export async function memberChanges(q: Queryable, userId: number, collectionId: 
       LIMIT $7`,
     [userId, collectionId, query.since ?? 0, query.upTo, query.since === undefined, query.afterId ?? null, query.limit ?? null],
   );
-  return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
+  return rows.map(toMemberChange);
+}
+
+/**
+ * Whether the name's latest entry removed a collection. Each write drops its name's older entries
+ * (store/nodes.ts: supersededCte), so a name has one entry and the aggregate reads that one.
+ */
+const REMOVED_COLLECTION = 'bool_or(collection) AS collection';
+
+function toMemberChange(row: NodeRow & { member_name: string; rank: number; removed_collection: boolean; id: number | null }): MemberChange {
+  const node = row.id === null ? undefined : rowToNode(row);
+  return { name: row.member_name, node, rank: row.rank, removedCollection: node === undefined && row.removed_collection };
 }
 
 /**
@@ -70,7 +83,7 @@ async function currentMembers(q: Queryable, userId: number, collectionId: number
   );
   const rankOf = new Map(latest.map((row) => [row.name, row.token]));
   const ranked = members
-    .map((row) => ({ name: row.name, node: rowToNode(row), rank: rankOf.get(row.name) ?? 0 }))
+    .map((row) => ({ name: row.name, node: rowToNode(row), rank: rankOf.get(row.name) ?? 0, removedCollection: false }))
     // A member changed after the request began is left for the next sync.
     .filter((m) => m.rank <= upTo)
     .sort((a, b) => a.rank - b.rank || a.node.id - b.node.id);
@@ -83,18 +96,18 @@ async function currentMembers(q: Queryable, userId: number, collectionId: number
  * next sync, as in memberChanges.
  */
 async function changedMembers(q: Queryable, userId: number, collectionId: number, since: number, upTo: number, limit: number | undefined): Promise<MemberChange[]> {
-  const rows = await q.query<NodeRow & { member_name: string; rank: number; id: number | null }>(
+  const rows = await q.query<NodeRow & { member_name: string; rank: number; removed_collection: boolean; id: number | null }>(
     `WITH latest AS (
-       SELECT name, max(token) AS token FROM changes
+       SELECT name, max(token) AS token, ${REMOVED_COLLECTION} FROM changes
         WHERE user_id = $1 AND collection_id = $2 AND token > $3
         GROUP BY name HAVING max(token) <= $4
      )
-     SELECT l.name AS member_name, l.token AS rank,
+     SELECT l.name AS member_name, l.token AS rank, l.collection AS removed_collection,
             ${nodeColumns('m')}
        FROM latest l LEFT JOIN nodes m ON m.user_id = $1 AND m.parent_id = $2 AND m.name = l.name
       ORDER BY rank, m.id
       LIMIT $5`,
     [userId, collectionId, since, upTo, limit ?? null],
   );
-  return rows.map((row) => ({ name: row.member_name, node: row.id === null ? undefined : rowToNode(row), rank: row.rank }));
+  return rows.map(toMemberChange);
 }

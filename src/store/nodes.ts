@@ -222,15 +222,16 @@ export async function listSubtree(q: Queryable, userId: number, rootId: number, 
 /**
  * Moves a collection's sync token on and logs a member change (RFC 6578), as CTEs to put in
  * front of a writer's statement: $1 is the user, $2 the collection (none when NULL), $3 the
- * member's name; `deleted` is SQL for the change kind.
+ * member's name; `deleted` and `collection` are SQL for the change kind and whether the member
+ * removed was a collection.
  */
-function changeCte(deleted: string): string {
+function changeCte(deleted: string, collection = 'false'): string {
   return `bump AS (
        UPDATE nodes SET sync_token = sync_token + 1, modified_at = now()
         WHERE user_id = $1 AND id = $2 RETURNING sync_token
      ), logged AS (
-       INSERT INTO changes (user_id, collection_id, token, name, deleted)
-       SELECT $1, $2, sync_token, $3, ${deleted} FROM bump RETURNING token
+       INSERT INTO changes (user_id, collection_id, token, name, deleted, collection)
+       SELECT $1, $2, sync_token, $3, ${deleted}, ${collection} FROM bump RETURNING token
      ), ${supersededCte('logged')}`;
 }
 
@@ -248,9 +249,12 @@ function supersededCte(logged: string): string {
      )`;
 }
 
-/** Records a member change in a collection's RFC 6578 log and moves its sync token on. */
-export async function recordChange(tx: Queryable, userId: number, collectionId: number, name: string, deleted: boolean): Promise<void> {
-  await tx.query(`WITH ${changeCte('$4')} SELECT count(*) FROM logged`, [userId, collectionId, name, deleted]);
+/**
+ * Records a member change in a collection's RFC 6578 log and moves its sync token on; a removal
+ * says whether the member was a collection (a sync reports it by that href).
+ */
+export async function recordChange(tx: Queryable, userId: number, collectionId: number, name: string, removed?: { collection: boolean }): Promise<void> {
+  await tx.query(`WITH ${changeCte('$4', '$5')} SELECT count(*) FROM logged`, [userId, collectionId, name, removed !== undefined, removed?.collection ?? false]);
 }
 
 /** A collection and its member locked for a write (lockMember). */
@@ -461,15 +465,15 @@ export async function subtreeBlobs(q: Queryable, userId: number, rootId: number)
 export async function deleteNode(tx: Queryable, node: Node): Promise<string[]> {
   const blobs = await subtreeBlobs(tx, node.userId, node.id);
   await tx.query('DELETE FROM nodes WHERE user_id = $1 AND id = $2', [node.userId, node.id]);
-  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, true);
+  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, { collection: isCollection(node) });
   return blobs;
 }
 
 /** Moves (renames) a node: one row changes, whatever the size of the subtree. */
 export async function moveNode(tx: Queryable, node: Node, newParentId: number, newName: string): Promise<void> {
   await tx.query('UPDATE nodes SET parent_id = $3, name = $4 WHERE user_id = $1 AND id = $2', [node.userId, node.id, newParentId, newName]);
-  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, true);
-  await recordChange(tx, node.userId, newParentId, newName, false);
+  if (node.parentId !== null) await recordChange(tx, node.userId, node.parentId, node.name, { collection: isCollection(node) });
+  await recordChange(tx, node.userId, newParentId, newName);
 }
 
 /**
@@ -485,7 +489,7 @@ export async function copyNode(tx: Queryable, source: Node, newParentId: number,
     [userId, source.id, newParentId, newName],
   );
   const copy = rowToNode(rows[0]!);
-  await recordChange(tx, userId, newParentId, newName, false);
+  await recordChange(tx, userId, newParentId, newName);
   await copyProperties(tx, userId, [source.id], [copy.id]);
   if (!deep || !isCollection(source)) return copy;
 

@@ -110,9 +110,9 @@ async function syncCollection(req: DavRequest, body: Element): Promise<void> {
       const groups = propstats(target, request.prop, scope);
       responses.push(propstatResponse(target.href, groups instanceof Promise ? await groups : groups));
     }
-    // §3.5.2: a removed member is a response with a 404 status and no propstat. Whether it was
-    // a collection is not logged, so its href has no trailing slash.
-    else if (!row.node) responses.push(statusResponse(hrefOf(row.name, false), 404));
+    // §3.5.2: a removed member is a response with a 404 status and no propstat, at the href it
+    // was reported with (a collection's ends in "/").
+    else if (!row.node) responses.push(statusResponse(hrefOf(row.name, row.removedCollection), 404));
     else responses.push(statusResponse(hrefOf(row.name, true), 403, davEl('sync-traversal-supported')));
   }
 
