@@ -7,13 +7,14 @@ import type { ServerDeps } from './dav/context.js';
 import { dispatch, targetOf } from './dav/dispatch.js';
 import { DavError, insufficientStorage, quotaExceeded } from './dav/errors.js';
 import { answerOptions } from './dav/methods/options.js';
-import { VIRTUAL_METHODS } from './dav/virtual.js';
+import { virtualMethods } from './dav/virtual.js';
 import { wellKnown } from './dav/wellknown.js';
 import './dav/properties/webdav.js';
 import './dav/locks/properties.js';
 import './dav/properties/principal.js';
 import './dav/sync/collection.js';
 import './dav/reports/expand-property.js';
+import './dav/reports/principal-search.js';
 import './dav/caldav/index.js';
 import './dav/carddav/index.js';
 import type { Logger } from './log.js';
@@ -63,7 +64,7 @@ export function createApp(deps: ServerDeps): Koa {
     if (!target) return next();
     if (target.type === 'virtual' && target.segments.length === 0 && (koa.method === 'GET' || koa.method === 'HEAD')) return next();
     // Windows' Mini-Redirector probes OPTIONS before it sends credentials.
-    if (koa.method === 'OPTIONS' && target.type === 'virtual') return answerOptions(koa, VIRTUAL_METHODS);
+    if (koa.method === 'OPTIONS' && target.type === 'virtual') return answerOptions(koa, virtualMethods(target.segments));
     await auth(koa, () => dispatch(koa, deps, koa.state.user as AuthUser, target, prefix));
   });
   // The web pages at the prefix and their JSON API under api/ (cookie sessions, not Basic).

@@ -183,7 +183,7 @@ describe('discovery', () => {
       assert.deepEqual(hrefsIn(p!.props.get('{DAV:}current-user-principal')), ['/dav/principals/alice/']);
       assert.deepEqual(hrefsIn(p!.props.get('{DAV:}owner')), ['/dav/principals/alice/']);
       const reportsOffered = elements(p!.props.get('{DAV:}supported-report-set')!.element).map((r) => childNames(elements(r)[0]!)[0]);
-      assert.deepEqual(reportsOffered, ['{DAV:}expand-property']);
+      assert.deepEqual(reportsOffered, ['{DAV:}expand-property', '{DAV:}principal-property-search', '{DAV:}principal-search-property-set']);
       assert.deepEqual(privilegesIn(p!.props.get('{DAV:}current-user-privilege-set')), ['read', 'read-current-user-privilege-set']);
     });
 
@@ -270,7 +270,7 @@ describe('discovery', () => {
       }
       // Any other report on a principal is refused as unsupported.
       const other = await server.request('REPORT', '/dav/principals/alice/', {
-        body: '<?xml version="1.0"?><D:principal-search-property-set xmlns:D="DAV:"/>',
+        body: '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop/></D:sync-collection>',
       });
       assert.equal(other.status, 403);
       assert.match(await other.text(), /supported-report/);
@@ -300,6 +300,99 @@ describe('discovery', () => {
       assert.ok(listing.every((r) => hrefsIn(r.props.get('{DAV:}current-user-principal'))[0] === principal));
       const books = hrefsIn(p!.props.get('{urn:ietf:params:xml:ns:carddav}addressbook-home-set'))[0]!;
       assert.equal((await propfind(books, ['D:resourcetype']))[0]!.href, books);
+    });
+  });
+
+  describe('finding principals (RFC 3744 §9.4, §9.5)', () => {
+    const C = 'urn:ietf:params:xml:ns:caldav';
+    const search = (criteria: string, { test = '', props = '<D:displayname/><C:calendar-home-set/>', apply = false } = {}) =>
+      `<?xml version="1.0"?><D:principal-property-search xmlns:D="DAV:" xmlns:C="${C}"${test ? ` test="${test}"` : ''}>${criteria}` +
+      (props ? `<D:prop>${props}</D:prop>` : '') +
+      (apply ? '<D:apply-to-principal-collection-set/>' : '') +
+      '</D:principal-property-search>';
+    const by = (prop: string, match: string) => `<D:property-search><D:prop>${prop}</D:prop><D:match>${match}</D:match></D:property-search>`;
+    async function found(path: string, body: string, headers: Record<string, string> = { Depth: '0' }): Promise<DavResponse[]> {
+      const res = await server.request('REPORT', path, { headers: { 'Content-Type': 'application/xml', ...headers }, body });
+      const text = await res.text();
+      assert.equal(res.status, 207, text);
+      return parseMultistatus(text);
+    }
+
+    test('the principal collection finds the user by a caseless part of their name or address, with the properties asked for', async () => {
+      const [alice, ...rest] = await found('/dav/principals/', search(by('<D:displayname/>', 'LIC')));
+      assert.equal(rest.length, 0);
+      assert.equal(alice!.href, '/dav/principals/alice/');
+      assert.equal(alice!.props.get('{DAV:}displayname')!.element.textContent, 'alice');
+      assert.deepEqual(hrefsIn(alice!.props.get(`{${C}}calendar-home-set`)), ['/dav/calendars/alice/']);
+
+      await setEmail(server.store.db, server.users[0]!.user.id, 'alice@Example.org');
+      try {
+        const byAddress = await found('/dav/principals/', search(by('<C:calendar-user-address-set/>', 'mailto:ALICE@example')));
+        assert.deepEqual(byAddress.map((r) => r.href), ['/dav/principals/alice/']);
+        // Each address is matched alone: text across two of them matches nothing.
+        assert.deepEqual(await found('/dav/principals/', search(by('<C:calendar-user-address-set/>', 'example.org/dav'))), []);
+      } finally {
+        await setEmail(server.store.db, server.users[0]!.user.id, null);
+      }
+      // Without DAV:prop: the hrefs alone.
+      const [bare] = await found('/dav/principals/', search(by('<D:displayname/>', 'alice'), { props: '' }));
+      assert.equal(bare!.href, '/dav/principals/alice/');
+      assert.equal(bare!.props.size, 0);
+    });
+
+    test('another user is never found; criteria combine with allof (the default) or anyof', async () => {
+      assert.deepEqual(await found('/dav/principals/', search(by('<D:displayname/>', 'bob'))), []);
+      const bobSees = await server.request('REPORT', '/dav/principals/', { as: server.users[1], headers: { Depth: '0' }, body: search(by('<D:displayname/>', 'alice')) });
+      assert.deepEqual(parseMultistatus(await bobSees.text()), []);
+
+      const both = by('<D:displayname/>', 'ali') + by('<D:displayname/>', 'nobody');
+      assert.deepEqual(await found('/dav/principals/', search(both)), []);
+      assert.deepEqual(await found('/dav/principals/', search(both, { test: 'allof' })), []);
+      assert.deepEqual((await found('/dav/principals/', search(both, { test: 'anyof' }))).map((r) => r.href), ['/dav/principals/alice/']);
+      // A property not offered for searching (§9.5) matches nothing.
+      assert.deepEqual(await found('/dav/principals/', search(by('<D:getetag/>', ''))), []);
+    });
+
+    test('elsewhere only with apply-to-principal-collection-set; a principal has no principals below it', async () => {
+      const criteria = by('<D:displayname/>', 'alice');
+      assert.deepEqual(await found('/dav/calendars/alice/personal/', search(criteria)), []);
+      assert.deepEqual((await found('/dav/calendars/alice/personal/', search(criteria, { apply: true }))).map((r) => r.href), ['/dav/principals/alice/']);
+      assert.deepEqual(await found('/dav/principals/alice/', search(criteria)), []);
+      assert.deepEqual((await found('/dav/principals/alice/', search(criteria, { apply: true }))).map((r) => r.href), ['/dav/principals/alice/']);
+      // Depth defaults to 0 for a REPORT.
+      assert.equal((await found('/dav/principals/', search(criteria), {})).length, 1);
+    });
+
+    test('malformed searches are 400: no criteria, a criterion without match, an unknown test, Depth other than 0', async () => {
+      const report = (body: string, depth = '0') => server.request('REPORT', '/dav/principals/', { headers: { Depth: depth }, body });
+      assert.equal((await report(search(''))).status, 400);
+      assert.equal((await report(search('<D:property-search><D:prop><D:displayname/></D:prop></D:property-search>'))).status, 400);
+      assert.equal((await report(search(by('<D:displayname/>', 'a'), { test: 'someof' }))).status, 400);
+      assert.equal((await report(search(by('<D:displayname/>', 'a')), '1')).status, 400);
+      assert.equal((await report('<?xml version="1.0"?><D:principal-search-property-set xmlns:D="DAV:"/>', 'infinity')).status, 400);
+    });
+
+    test('principal-search-property-set names what can be searched, each described', async () => {
+      const res = await server.request('REPORT', '/dav/principals/', { headers: { Depth: '0' }, body: '<?xml version="1.0"?><D:principal-search-property-set xmlns:D="DAV:"/>' });
+      assert.equal(res.status, 200);
+      const root = new DOMParser().parseFromString(await res.text(), 'text/xml').documentElement!;
+      assert.equal(root.localName, 'principal-search-property-set');
+      const offered = elements(root, 'DAV:', 'principal-search-property');
+      assert.deepEqual(offered.map((p) => childNames(first(p, 'DAV:', 'prop')!)[0]), ['{DAV:}displayname', `{${C}}calendar-user-address-set`]);
+      for (const p of offered) assert.ok(first(p, 'DAV:', 'description')!.getAttribute('xml:lang'));
+    });
+
+    test('the principal collection offers the two reports; the other virtual collections still refuse REPORT', async () => {
+      const options = await server.request('OPTIONS', '/dav/principals/');
+      assert.match(options.headers.get('allow') ?? '', /REPORT/);
+      const [collection] = await propfind('/dav/principals/', ['D:supported-report-set']);
+      const offered = elements(collection!.props.get('{DAV:}supported-report-set')!.element).map((r) => childNames(elements(r)[0]!)[0]);
+      assert.deepEqual(offered, ['{DAV:}principal-property-search', '{DAV:}principal-search-property-set']);
+      const elsewhere = await server.request('REPORT', '/dav/', { headers: { Depth: '0' }, body: search(by('<D:displayname/>', 'alice')) });
+      assert.equal(elsewhere.status, 405);
+      assert.doesNotMatch(elsewhere.headers.get('allow') ?? '', /REPORT/);
+      const otherReport = await server.request('REPORT', '/dav/principals/', { headers: { Depth: '0' }, body: '<?xml version="1.0"?><D:expand-property xmlns:D="DAV:"/>' });
+      assert.equal(otherReport.status, 403);
     });
   });
 

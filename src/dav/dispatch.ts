@@ -18,7 +18,7 @@ import { report } from './methods/report.js';
 import { mkcalendar } from './caldav/mkcalendar.js';
 import { putCalendarObject } from './caldav/put-object.js';
 import { putCard } from './carddav/put-card.js';
-import { answerVirtual, VIRTUAL_METHODS } from './virtual.js';
+import { answerVirtual } from './virtual.js';
 import { limitUploads } from './upload-limit.js';
 
 /** The methods of a user's tree; `Allow` is computed from this table so it cannot drift. */
@@ -65,10 +65,6 @@ export function targetOf(koa: Koa.Context, prefix: string): Target | undefined {
  */
 export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUser, target: Target, prefix: string): Promise<void> {
   if (target.type === 'virtual') {
-    if (!VIRTUAL_METHODS.includes(koa.method)) {
-      koa.set('Allow', VIRTUAL_METHODS.join(', '));
-      throw new DavError(405);
-    }
     await answerVirtual(koa, deps, user, target, prefix);
     return;
   }

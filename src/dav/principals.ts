@@ -9,12 +9,18 @@ import { parseDepth, parsePropfind, respondPropfind } from './methods/propfind.j
 import { principalHref, spaceHref } from './paths.js';
 import { properties, PropertyScope, type PropertyDefinition, type PropertyTarget } from './properties/registry.js';
 import { answerExpandProperty } from './reports/expand-property.js';
+import { answerPrincipalSearch } from './reports/principal-search.js';
 import { CALDAV, CARDDAV, DAV } from './xml/names.js';
 import { is } from './xml/parse.js';
 import { davEl, escapeXml } from './xml/write.js';
 
 /** A principal is read-only here: it is described, never changed through DAV. */
 export const PRINCIPAL_METHODS = ['OPTIONS', 'PROPFIND', 'REPORT'];
+
+/** The reports a principal answers (RFC 3253 §3.8, RFC 3744 §9.4 and §9.5), all in DAV:. */
+export const PRINCIPAL_REPORTS = ['expand-property', 'principal-property-search', 'principal-search-property-set'] as const;
+/** The reports the principal collection (/dav/principals/) answers (virtual.ts). */
+export const PRINCIPAL_COLLECTION_REPORTS = ['principal-property-search', 'principal-search-property-set'] as const;
 
 /** A user's principal (/dav/principals/<user>/) as the property layer sees it. */
 export function principalTarget(prefix: string, userName: string): PropertyTarget {
@@ -77,11 +83,9 @@ export async function answerPrincipal(koa: Koa.Context, deps: ServerDeps, user: 
   const target = principalTarget(prefix, user.name);
   if (koa.method === 'REPORT') {
     const body = await readXmlBody(koa, deps.config.maxXmlBytes);
-    if (!body || !is(body, DAV, 'expand-property')) {
-      throw new DavError(403, { condition: 'supported-report', message: 'a principal answers the DAV:expand-property report only' });
-    }
-    await answerExpandProperty(koa, deps, user, prefix, target, body);
-    return;
+    if (body && is(body, DAV, 'expand-property')) return answerExpandProperty(koa, deps, user, prefix, target, body);
+    if (body && (await answerPrincipalSearch(koa, deps, user, prefix, 'principal', body))) return;
+    throw new DavError(403, { condition: 'supported-report', message: `a principal answers ${PRINCIPAL_REPORTS.map((r) => `DAV:${r}`).join(', ')}` });
   }
   const request = parsePropfind(await readXmlBody(koa, deps.config.maxXmlBytes));
   parseDepth(koa.get('Depth') || undefined, 'infinity');

@@ -1,5 +1,6 @@
 import { isCollection } from '../../store/nodes.js';
 import { principalHref, SPACES, type Space } from '../paths.js';
+import { PRINCIPAL_COLLECTION_REPORTS, PRINCIPAL_REPORTS } from '../principals.js';
 import { reports } from '../reports/registry.js';
 import { formatSyncToken } from '../sync/token.js';
 import { DAV } from '../xml/names.js';
@@ -98,8 +99,9 @@ const principalProperties: PropertyDefinition[] = [
     local: 'supported-report-set',
     inAllprop: false,
     get(t) {
-      // A principal answers DAV:expand-property only (principals.ts).
-      if (t.principal !== undefined) return davEl('supported-report', davEl('report', davEl('expand-property')));
+      const listed = (names: readonly string[]) => names.map((name) => davEl('supported-report', davEl('report', davEl(name)))).join('');
+      if (t.principal !== undefined) return listed(PRINCIPAL_REPORTS);
+      if (t.principalCollection) return listed(PRINCIPAL_COLLECTION_REPORTS);
       const space = spaceOf(t);
       if (!t.node || !space) return '';
       return reports

@@ -17,6 +17,8 @@ export interface PropertyTarget {
   lockPath?: string;
   /** Set on a user's principal resource (RFC 3744 §2): that user's name. */
   principal?: string;
+  /** Set on the collection of principals (/dav/principals/, RFC 3744 §5.8). */
+  principalCollection?: true;
 }
 
 /**

@@ -18,7 +18,7 @@ import { principalTarget } from '../principals.js';
 import { properties, PropertyScope, type PropertyTarget } from '../properties/registry.js';
 import { DAV } from '../xml/names.js';
 import { children, is, type Element } from '../xml/parse.js';
-import { el } from '../xml/write.js';
+import { el, unescapeXml } from '../xml/write.js';
 import { reports } from './registry.js';
 
 /** One DAV:property of the request: a property, and the properties of the resources its hrefs name. */
@@ -99,10 +99,6 @@ async function expandHrefs(xml: string, wanted: readonly Expansion[], ctx: Expan
     from = match.index! + match[0].length;
   }
   return out + xml.slice(from);
-}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#13);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#13': '\r' })[name]!);
 }
 
 /** Answers the report for the request's resource, `target`. */

@@ -37,6 +37,11 @@ export function escapeXml(text: string): string {
   return copied === 0 ? text : escaped + text.slice(copied);
 }
 
+/** The text escapeXml wrote, back as it was (U+FFFD replacements stay). */
+export function unescapeXml(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#13);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#13': '\r' })[name]!);
+}
+
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
