@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ensureInitialAdmin } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
+import { reindexPhoneNumbers } from './dav/carddav/phone-reindex.js';
 import { createLogger } from './log.js';
 import { loadTls, plainHttpWarning } from './ops/tls.js';
 import { startServer } from './server.js';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   if (applied.length > 0) log.info('schema migrated', { versions: applied });
   // PGlite runs no autovacuum: statistics are refreshed at start-up, then as writes add up (statistics.ts).
   if (db.kind === 'pglite') await analyzeDatabase(db);
+  // Before the first search: numbers indexed under another PHONE_REGION, or none, are indexed again.
+  await reindexPhoneNumbers(db, config.phoneRegion, log);
   const blobs = new FileBlobStore(path.join(config.dataDir, 'blobs'));
   // Left by a crash: half-received uploads, and bodies nothing references any more.
   await blobs.sweepTemporary(0);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { reindexPhoneNumbers } from '../src/dav/carddav/phone-reindex.js';
+import { createLogger } from '../src/log.js';
+import { readSetting } from '../src/store/settings.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/carddav/${name}`, import.meta.url), 'utf8');
@@ -180,6 +183,24 @@ describe('phone numbers in E.164 (PHONE_REGION)', () => {
     // Dialled from the UK, 00 is the international prefix: 0049 is Germany.
     assert.deepEqual(await find('0049 30 123456', 'equals'), ['german.vcf']);
     assert.deepEqual(await find('+49 30 999999', 'equals'), []);
+  });
+
+  test('numbers indexed under no or another PHONE_REGION are indexed again at start-up, once', async () => {
+    const lines: string[] = [];
+    const log = createLogger('info', (line) => lines.push(line));
+    const db = uk.store.db;
+    // As a store whose cards were written before PHONE_REGION was set.
+    assert.equal(await reindexPhoneNumbers(db, undefined, log), 3);
+    assert.equal(await readSetting(db, 'phone_region'), '');
+    assert.deepEqual(await find('+44 20 7946 0958'), [], 'a national number has no E.164 form without a region');
+    // The start-up under GB.
+    assert.equal(await reindexPhoneNumbers(db, 'GB', log), 3);
+    assert.equal(await readSetting(db, 'phone_region'), 'GB');
+    assert.deepEqual(await find('+44 20 7946 0958'), ['national.vcf']);
+    assert.deepEqual(await find('0049 30 123456', 'equals'), ['german.vcf']);
+    // The next start-up under the same region leaves the index alone.
+    assert.equal(await reindexPhoneNumbers(db, 'GB', log), 0);
+    assert.equal(lines.filter((l) => l.includes('re-indexed for PHONE_REGION')).length, 2);
   });
 
   test('a start-up with an unknown PHONE_REGION is refused', async () => {

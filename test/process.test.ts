@@ -71,6 +71,27 @@ test('a second process on the same embedded store refuses to start', { skip: tes
   await first.stop();
 });
 
+test('contacts stored before PHONE_REGION was set are found by an international search after a restart with it', { timeout: 180_000 }, async () => {
+  const env = await freshLocation();
+  const first = await start(env);
+  const auth = basicAuthorization('admin', adminPassword(first.output()));
+  const book = '/dav/addressbooks/admin/contacts/';
+  const card = ['BEGIN:VCARD', 'VERSION:3.0', 'UID:national', 'FN:National', 'TEL;TYPE=CELL:020 7946 0958', 'END:VCARD', ''].join('\r\n');
+  const put = await fetch(first.url + book + 'national.vcf', { method: 'PUT', headers: { Authorization: auth, 'Content-Type': 'text/vcard' }, body: card });
+  assert.equal(put.status, 201);
+  const search = async (server: ServerProcess) => {
+    const body = `<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><CR:filter><CR:prop-filter name="TEL"><CR:text-match>+44 20 7946 0958</CR:text-match></CR:prop-filter></CR:filter></CR:addressbook-query>`;
+    const res = await fetch(server.url + book, { method: 'REPORT', headers: { Authorization: auth, Depth: '1', 'Content-Type': 'application/xml' }, body });
+    assert.equal(res.status, 207);
+    return (await res.text()).includes('national.vcf');
+  };
+  assert.equal(await search(first), false, 'without a region a national number has no international form');
+  await first.stop();
+  const second = await start({ ...env, PHONE_REGION: 'GB' });
+  assert.equal(await search(second), true);
+  await second.stop();
+});
+
 test('kill -9 during a burst of writes loses no acknowledged write', { timeout: 180_000 }, async () => {
   const env = await freshLocation();
   const server = await start(env);

@@ -35,6 +35,45 @@ export function addressObjectRows(bookId: number, index: AddressObjectIndex, dat
   };
 }
 
+/** A stored vCard, as its search values are computed again from it. */
+export interface StoredCard {
+  userId: number;
+  nodeId: number;
+  data: string;
+}
+
+/**
+ * Stored vCards of every user in key order after `after`, `limit` at a time, each locked until
+ * the transaction ends: a PUT of one of them waits, so the values written from this text are
+ * not replaced by stale ones, nor do they replace newer ones.
+ */
+export async function lockCardsAfter(tx: Queryable, after: { userId: number; nodeId: number } | undefined, limit: number): Promise<StoredCard[]> {
+  const rows = await tx.query<{ user_id: number; node_id: number; data: string }>(
+    `SELECT user_id, node_id, data FROM address_objects
+      WHERE (user_id, node_id) > ($1::bigint, $2::bigint) ORDER BY user_id, node_id LIMIT $3 FOR UPDATE`,
+    [after?.userId ?? 0, after?.nodeId ?? 0, limit],
+  );
+  return rows.map((r) => ({ userId: r.user_id, nodeId: r.node_id, data: r.data }));
+}
+
+/** Replaces the search values of vCards locked by lockCardsAfter. */
+export async function replaceCardValues(tx: Queryable, cards: ReadonlyArray<{ card: StoredCard; values: AddressObjectIndex['values'] }>): Promise<void> {
+  if (cards.length === 0) return;
+  const rows = cards.flatMap(({ card, values }) => values.map((v) => ({ card, ...v })));
+  await tx.query(
+    `DELETE FROM address_values v USING unnest($1::bigint[], $2::bigint[]) AS c(user_id, node_id)
+      WHERE v.user_id = c.user_id AND v.node_id = c.node_id`,
+    [cards.map((c) => c.card.userId), cards.map((c) => c.card.nodeId)],
+  );
+  await tx.query(
+    `INSERT INTO address_values (user_id, book_id, node_id, prop, value, folded)
+     SELECT v.user_id, o.book_id, v.node_id, v.prop, v.value, v.folded
+       FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS v(user_id, node_id, prop, value, folded)
+       JOIN address_objects o ON o.user_id = v.user_id AND o.node_id = v.node_id`,
+    [rows.map((r) => r.card.userId), rows.map((r) => r.card.nodeId), rows.map((r) => r.prop), rows.map((r) => r.value), rows.map((r) => r.folded)],
+  );
+}
+
 /** The unique key that keeps a UID to one vCard per address book (addressObjectRows violates it). */
 export const CARD_UID_KEY = 'address_objects_user_id_book_id_uid_key';
 

@@ -11,7 +11,7 @@ import { telE164 } from './vcard/phone.js';
 export const VCARD_CONTENT_TYPE = 'text/vcard; charset=utf-8';
 
 /** The values addressbook-query can find through the index (RFC 6352 §8.6, the properties clients search). */
-function indexOf(info: VCardInfo, phoneRegion: string | undefined): AddressObjectIndex {
+export function cardIndex(info: VCardInfo, phoneRegion: string | undefined): AddressObjectIndex {
   const values: AddressObjectIndex['values'] = [];
   const add = (prop: string, list: Array<string | null>) => {
     for (const value of list) if (value) values.push({ prop, value, folded: foldForCollation(value, 'i;unicode-casemap') });
@@ -42,7 +42,7 @@ export const vcards: TextObjectKind<AddressObjectIndex> = {
     // PostgreSQL text cannot hold NUL, and a vCard never has one (RFC 6350 §3.3).
     if (text.includes('\0')) throw new DavError(403, { condition: 'valid-address-data', ns: CARDDAV, message: 'NUL characters are not allowed in vCards' });
     try {
-      return indexOf(parseVCard(text), config.phoneRegion);
+      return cardIndex(parseVCard(text), config.phoneRegion);
     } catch (error) {
       if (error instanceof VCardDataError) throw new DavError(403, { condition: error.condition, ns: CARDDAV, message: error.message });
       // ical.js decodes values lazily, so a malformed one (e.g. TEL;VALUE=DATE:tel:…) throws a
