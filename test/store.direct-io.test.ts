@@ -111,31 +111,31 @@ test('copies into shared memory carry the right bytes at every alignment of sour
   assert.ok(target.subarray(target.length - 10).equals(source.subarray(3, 13)));
 });
 
-test('a chunk is copied into shared memory about as fast as between ordinary buffers, at any alignment', () => {
+test('a chunk is copied into shared memory by memcpy, well ahead of V8\'s own copy, at any alignment', () => {
   // V8 copies into shared memory a word at a time, or a byte at a time when misaligned (direct-io.ts).
   const shared = pageAlignedBuffer(4 * 1024 * 1024);
-  const ordinary = Buffer.alloc(4 * 1024 * 1024);
   const aligned = Buffer.alloc(65_536, 1);
   const misaligned = Buffer.alloc(65_537, 1).subarray(1);
-  const copyAll = (chunk: Buffer, target: Buffer, copy: (chunk: Buffer, target: Buffer, at: number) => void) => {
+  const copyAll = (chunk: Buffer, copy: (chunk: Buffer, at: number) => void) => {
     const started = performance.now();
-    for (let i = 0; i < 4096; i++) copy(chunk, target, (i % 63) * 65_536);
+    for (let i = 0; i < 4096; i++) copy(chunk, (i % 63) * 65_536);
     return performance.now() - started;
   };
-  const intoShared = (chunk: Buffer, target: Buffer, at: number) => void copyIntoShared(chunk, 0, target, at);
-  const plain = (chunk: Buffer, target: Buffer, at: number) => void target.set(chunk, at);
-  // Rounds of each in turn, the fastest of each kept: a test running beside this one slows all
-  // alike (in a CI run the copies timed first missed a busy moment the others met).
-  const fastest = { aligned: Infinity, misaligned: Infinity, plain: Infinity };
+  const intoShared = (chunk: Buffer, at: number) => void copyIntoShared(chunk, 0, shared, at);
+  const v8Copy = (chunk: Buffer, at: number) => void chunk.copy(shared, at);
+  // Rounds of each in turn, the fastest of each kept, all into the same memory: a test running
+  // beside this one, or the memory's pages, slow all alike (against a copy between ordinary
+  // buffers, a busy machine made the shared memory alone 2.5 times slower).
+  const fastest = { aligned: Infinity, misaligned: Infinity, v8: Infinity };
   for (let round = 0; round < 10; round++) {
-    fastest.plain = Math.min(fastest.plain, copyAll(aligned, ordinary, plain));
-    fastest.aligned = Math.min(fastest.aligned, copyAll(aligned, shared, intoShared));
-    fastest.misaligned = Math.min(fastest.misaligned, copyAll(misaligned, shared, intoShared));
+    fastest.v8 = Math.min(fastest.v8, copyAll(aligned, v8Copy));
+    fastest.aligned = Math.min(fastest.aligned, copyAll(aligned, intoShared));
+    fastest.misaligned = Math.min(fastest.misaligned, copyAll(misaligned, intoShared));
   }
-  // V8's own copies into shared memory took 3.5 times as long aligned, and copying misaligned
-  // chunks through an aligned bounce buffer 4.4 times.
-  const report = `256 MiB into shared memory in ${fastest.aligned.toFixed(1)} ms aligned, ${fastest.misaligned.toFixed(1)} ms misaligned; ${fastest.plain.toFixed(1)} ms between ordinary buffers`;
-  assert.ok(fastest.aligned < 2 * fastest.plain + 1 && fastest.misaligned < 2 * fastest.plain + 1, report);
+  // Here: 3.7 ms for both alignments, V8's aligned copy 10.6 (and its misaligned one 80). The
+  // bounce buffer this replaced copied misaligned chunks in 13.5, aligned ones as V8 does.
+  const report = `256 MiB into shared memory in ${fastest.aligned.toFixed(1)} ms aligned, ${fastest.misaligned.toFixed(1)} ms misaligned; by V8's copy ${fastest.v8.toFixed(1)} ms aligned`;
+  assert.ok(fastest.aligned < 0.6 * fastest.v8 && fastest.misaligned < 0.6 * fastest.v8, report);
 });
 
 /** How many spools the pool can serve at once right now. */
