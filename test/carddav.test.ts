@@ -201,6 +201,7 @@ describe('phone numbers in E.164 (PHONE_REGION)', () => {
     // The next start-up under the same region leaves the index alone.
     assert.equal(await reindexPhoneNumbers(db, 'GB', log), 0);
     assert.equal(lines.filter((l) => l.includes('re-indexed for PHONE_REGION')).length, 2);
+    assert.equal(lines.filter((l) => l.includes('re-indexing contacts for PHONE_REGION')).length, 2);
   });
 
   test('a start-up with an unknown PHONE_REGION is refused', async () => {

@@ -19,7 +19,8 @@ const PAGE = 200;
 /** Re-indexes every card if the index was built under another region; the number of cards whose values were written. */
 export async function reindexPhoneNumbers(db: Database, region: string | undefined, log: Logger): Promise<number> {
   const wanted = region ?? '';
-  if ((await readSetting(db, 'phone_region')) === wanted) return 0;
+  const stored = await readSetting(db, 'phone_region');
+  if (stored === wanted) return 0;
   let after: StoredCard | undefined;
   let cards = 0;
   let unreadable = 0;
@@ -38,6 +39,8 @@ export async function reindexPhoneNumbers(db: Database, region: string | undefin
       await replaceCardValues(tx, indexed);
       return locked;
     });
+    // Told at the first page, so a long start-up says why.
+    if (cards === 0 && page.length > 0) log.info('re-indexing contacts for PHONE_REGION', { region: wanted || 'none', previously: stored ?? 'unknown' });
     cards += page.length;
     if (page.length < PAGE) break;
     after = page.at(-1);
