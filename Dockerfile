@@ -12,4 +12,5 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 USER node
 EXPOSE 8080
 VOLUME ["/data"]
-CMD ["node", "dist/main.js"]
+# The V8 flags of src/node-flags.ts, as `npm start` gives them.
+CMD ["node", "--initial-old-space-size=64", "dist/main.js"]

@@ -3,6 +3,7 @@ import { ensureInitialAdmin } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { reindexPhoneNumbers } from './dav/carddav/phone-reindex.js';
 import { createLogger } from './log.js';
+import { SERVER_NODE_FLAGS, startedWithServerFlags } from './node-flags.js';
 import { loadTls, plainHttpWarning } from './ops/tls.js';
 import { startServer } from './server.js';
 import { collectAllBlobs, FileBlobStore, removeOrphanBodies } from './store/blobs.js';
@@ -13,6 +14,8 @@ import { openDatabase, StoreBusyError } from './store/open.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  // `node dist/main.js` by hand, or a service file of one's own (node-flags.ts says what it costs).
+  if (!startedWithServerFlags()) log.warn('started without the V8 flags of `npm start`: large uploads run slower', { flags: SERVER_NODE_FLAGS.join(' ') });
   // Read before the store is touched, so a bad certificate stops start-up at once.
   const tls = config.tls ? loadTls(config.tls) : undefined;
   const db = await openDatabase({

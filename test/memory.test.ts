@@ -2,17 +2,26 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, test } from 'node:test';
 import { basicAuthorization } from './helpers/server.js';
-import { spawnServer, writeBody, type ServerProcess } from './helpers/process.js';
+import { spawnServer, writeBody, type ServerProcess, type SpawnOptions } from './helpers/process.js';
 import { createTestLocation, type TestLocation } from './helpers/store.js';
 
 const GIB = 1024 ** 3;
 const LIMIT = 64 * 1024 ** 2;
-let location: TestLocation | undefined;
-let server: ServerProcess | undefined;
+const locations: TestLocation[] = [];
+const servers: ServerProcess[] = [];
 after(async () => {
-  await server?.stop('SIGKILL');
-  await location?.remove();
+  for (const s of servers) await s.stop('SIGKILL');
+  for (const l of locations) await l.remove();
 });
+
+async function start(options: SpawnOptions = {}): Promise<{ server: ServerProcess; auth: string; location: TestLocation }> {
+  const location = await createTestLocation();
+  locations.push(location);
+  const server = await spawnServer({ DATA_DIR: location.dataDir, LOG_LEVEL: 'warn', ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}) }, options);
+  servers.push(server);
+  const password = /password: (\S+)/.exec(server.output())![1]!;
+  return { server, auth: basicAuthorization('admin', password), location };
+}
 
 /** Samples the server's RSS every 20 ms while `work` runs; returns the peak. */
 async function peakDuring(target: ServerProcess, work: () => Promise<void>): Promise<number> {
@@ -51,10 +60,7 @@ function get(url: URL, auth: string): Promise<number> {
 const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(1);
 
 test('a 1 GiB PUT and a 1 GiB GET each raise resident memory by less than 64 MiB', { timeout: 600_000 }, async (t) => {
-  location = await createTestLocation();
-  server = await spawnServer({ DATA_DIR: location.dataDir, LOG_LEVEL: 'warn', ...(location.databaseUrl ? { DATABASE_URL: location.databaseUrl } : {}) });
-  const password = /password: (\S+)/.exec(server.output())![1]!;
-  const auth = basicAuthorization('admin', password);
+  const { server, auth, location } = await start();
   const url = new URL(`${server.url}/dav/files/admin/big.bin`);
   // Warm up every code path once so the idle level includes them.
   assert.equal(await put(new URL(`${server.url}/dav/files/admin/warm.bin`), auth, 8 * 1024 * 1024), 201);
@@ -81,4 +87,17 @@ test('a 1 GiB PUT and a 1 GiB GET each raise resident memory by less than 64 MiB
   t.diagnostic(`${store}: idle RSS ${mib(idle)} MiB; PUT 1 GiB peak +${mib(putPeak - idle)} MiB in ${putSeconds.toFixed(1)} s (${(1024 / putSeconds).toFixed(0)} MiB/s); GET 1 GiB peak +${mib(getPeak - idle)} MiB in ${getSeconds.toFixed(1)} s (${(1024 / getSeconds).toFixed(0)} MiB/s)`);
   assert.ok(putPeak - idle < LIMIT, `PUT raised RSS by ${mib(putPeak - idle)} MiB`);
   assert.ok(getPeak - idle < LIMIT, `GET raised RSS by ${mib(getPeak - idle)} MiB`);
+});
+
+test('an upload brings no full collection every few dozen megabytes (the V8 flags of npm start)', { timeout: 300_000 }, async (t) => {
+  // node-flags.ts: without them, 512 MiB brought ~11 mark-compacts here, each marking the whole heap.
+  const { server, auth } = await start({ memoryProbe: true });
+  assert.equal(await put(new URL(`${server.url}/dav/files/admin/warm.bin`), auth, 8 * 1024 * 1024), 201);
+  const before = await server.fullCollections();
+  assert.equal(await put(new URL(`${server.url}/dav/files/admin/big.bin`), auth, 512 * 1024 * 1024), 201);
+  // The observer hears of collections on a later turn.
+  await new Promise((r) => setTimeout(r, 200));
+  const during = (await server.fullCollections()) - before;
+  t.diagnostic(`full collections during a 512 MiB PUT: ${during}`);
+  assert.ok(during <= 3, `${during} full collections`);
 });

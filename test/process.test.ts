@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, test } from 'node:test';
+import { SERVER_NODE_FLAGS } from '../src/node-flags.js';
 import { basicAuthorization } from './helpers/server.js';
 import { runServerToExit, spawnServer, type ServerProcess } from './helpers/process.js';
 import { createTestLocation, testDatabaseUrl, type TestLocation } from './helpers/store.js';
@@ -50,6 +51,22 @@ test('a fresh embedded store is made by a process of its own: the server never h
   // initdb in the server's own thread or a worker left its peak here (~990 MiB with tsx).
   assert.ok(peakMiB < 700, `peak resident memory ${peakMiB.toFixed(0)} MiB`);
   await server.stop();
+});
+
+test('npm start and the Dockerfile start the server with the V8 flags of node-flags.ts', () => {
+  const repo = new URL('../', import.meta.url);
+  const start = (JSON.parse(fs.readFileSync(new URL('package.json', repo), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  assert.ok(start.endsWith(`node ${SERVER_NODE_FLAGS.join(' ')} dist/main.js`), start);
+  const cmd = /^CMD (.+)$/m.exec(fs.readFileSync(new URL('Dockerfile', repo), 'utf8'))?.[1];
+  assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...SERVER_NODE_FLAGS, 'dist/main.js']);
+});
+
+test('a server started without those flags says so once', { timeout: 120_000 }, async () => {
+  const server = await spawnServer({ ...(await freshLocation()), LOG_LEVEL: 'warn' }, { nodeFlags: [] });
+  servers.push(server);
+  assert.equal(server.output().match(/started without the V8 flags of `npm start`/g)?.length, 1, server.output());
+  const flagged = await start({ ...(await freshLocation()), LOG_LEVEL: 'warn' });
+  assert.doesNotMatch(flagged.output(), /started without the V8 flags/);
 });
 
 test('invalid configuration stops start-up with one clear line', { timeout: 60_000 }, async () => {

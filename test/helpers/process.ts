@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import type { ProbedMemory } from './memory-probe.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -20,6 +21,8 @@ export interface ServerProcess {
   rss(): number;
   /** After a full garbage collection in the server; only when spawned with `memoryProbe`. */
   memoryAfterCollection(): Promise<ProbedMemory>;
+  /** Full collections (mark-compact) of the serving thread's heap so far; only with `memoryProbe`. */
+  fullCollections(): Promise<number>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -32,15 +35,17 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** A compiled main.js to run as it is; the TypeScript source through tsx by default. */
   entry?: string;
-  /** Preload test/helpers/memory-probe.ts, for `memoryAfterCollection`. */
+  /** Preload test/helpers/memory-probe.ts, for `memoryAfterCollection` and `fullCollections`. */
   memoryProbe?: boolean;
+  /** The V8 flags to start it with: those of `npm start` unless told (src/node-flags.ts). */
+  nodeFlags?: readonly string[];
 }
 
 function launch(env: Record<string, string>, options: SpawnOptions = {}): { child: ChildProcess; output: () => string } {
   const probe = options.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [];
   // tsx runs the TypeScript source, and the probe, which is TypeScript too.
   const tsx = !options.entry || options.memoryProbe ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...tsx, ...probe, options.entry ?? MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? SERVER_NODE_FLAGS), ...tsx, ...probe, options.entry ?? MAIN], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.memoryProbe ? (['ipc'] as const) : [])],
   });
@@ -70,6 +75,17 @@ export async function spawnServer(env: Record<string, string>, options: SpawnOpt
       reject(new Error(`server exited with ${code}:\n${output()}`));
     });
   });
+  const ask = <T>(question: string): Promise<T> => {
+    if (!options.memoryProbe) return Promise.reject(new Error('spawned without the memory probe'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the memory probe did not answer in 30 s')), 30_000);
+      child.once('message', (answer) => {
+        clearTimeout(timer);
+        resolve(answer as T);
+      });
+      child.send(question);
+    });
+  };
   return {
     child,
     url,
@@ -78,17 +94,8 @@ export async function spawnServer(env: Record<string, string>, options: SpawnOpt
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
-    memoryAfterCollection() {
-      if (!options.memoryProbe) return Promise.reject(new Error('spawned without the memory probe'));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the memory probe did not answer in 30 s')), 30_000);
-        child.once('message', (usage) => {
-          clearTimeout(timer);
-          resolve(usage as ProbedMemory);
-        });
-        child.send('memory');
-      });
-    },
+    memoryAfterCollection: () => ask<ProbedMemory>('memory'),
+    fullCollections: () => ask<number>('full-collections'),
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
