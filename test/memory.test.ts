@@ -90,7 +90,8 @@ test('a 1 GiB PUT and a 1 GiB GET each raise resident memory by less than 64 MiB
 });
 
 test('an upload brings no full collection every few dozen megabytes (the V8 flags of npm start)', { timeout: 300_000 }, async (t) => {
-  // node-flags.ts: without them, 512 MiB brought ~11 mark-compacts here, each marking the whole heap.
+  // node-flags.ts: without them, 512 MiB brought 15 mark-compacts here, each marking the whole heap;
+  // with them 0 or 1 alone, a few more beside other test files (V8 also collects when it sees time).
   const { server, auth } = await start({ memoryProbe: true });
   assert.equal(await put(new URL(`${server.url}/dav/files/admin/warm.bin`), auth, 8 * 1024 * 1024), 201);
   const before = await server.fullCollections();
@@ -99,5 +100,5 @@ test('an upload brings no full collection every few dozen megabytes (the V8 flag
   await new Promise((r) => setTimeout(r, 200));
   const during = (await server.fullCollections()) - before;
   t.diagnostic(`full collections during a 512 MiB PUT: ${during}`);
-  assert.ok(during <= 3, `${during} full collections`);
+  assert.ok(during <= 5, `${during} full collections`);
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Database } from '../src/store/db.js';
-import { FileBatcher, writeFileBatch, type BatchParent, type FileWrite } from '../src/store/file-batches.js';
+import { fileWrites, writeFileBatch, type BatchParent, type FileWrite } from '../src/store/file-batches.js';
+import { WriteBatcher } from '../src/store/write-batches.js';
 import { fileEtag, resolvePath } from '../src/store/nodes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -85,7 +86,7 @@ test('a batch leaves out the members it may not write: a collection of that name
 test('writes posted in one turn of the event loop go as one batch, a name twice in the next, in order', async () => {
   const parent = await folder('batch-queue');
   const { db: countingDb, sent } = counting(db());
-  const batcher = new FileBatcher(countingDb);
+  const batcher = new WriteBatcher(countingDb, fileWrites);
   const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
   const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
   for (const r of results) assert.ok(r);
@@ -106,7 +107,7 @@ test('writes that arrive while two batches are out wait and go together as the n
     pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => opened.then(() => db().pipelined(work, options)) },
   }) as Database;
   const { db: countingDb, sent } = counting(held);
-  const batcher = new FileBatcher(countingDb);
+  const batcher = new WriteBatcher(countingDb, fileWrites);
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   const written = [batcher.write(parent, file('w0.txt', 'w0'))];
   await turn();
@@ -129,7 +130,7 @@ test('a batch that fails as a whole writes each file alone: those within the quo
   // Room for three of the ten 100-byte files that wait together.
   await db().query('UPDATE users SET quota_bytes = $2 WHERE id = $1', [userId(), Number(used) + 350]);
   try {
-    const batcher = new FileBatcher(db());
+    const batcher = new WriteBatcher(db(), fileWrites);
     const hold = [batcher.write(parent, file('h0.bin', 'x')), batcher.write(parent, file('h1.bin', 'y'))];
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => batcher.write(parent, file(`q${i}.bin`, String(i).padEnd(100, '.')))));
     await Promise.all(hold);

@@ -1,3 +1,4 @@
+import { calendarObjectBatcher } from '../../store/calendar-batches.js';
 import { CALENDAR_UID_KEY, calendarObjectRow, calendarSettings, findUidOwner, type CalendarObjectIndex, type CalendarSettings } from '../../store/calendars.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
@@ -41,6 +42,8 @@ function calendarObjectKind(settings?: CalendarSettings): TextObjectKind<Calenda
     uidKey: CALENDAR_UID_KEY,
     uidOwner: (tx, calendar, uid, except) => findUidOwner(tx, calendar.userId, calendar.id, uid, except),
     rows: (calendar, index, text) => calendarObjectRow(calendar.id, index, text),
+    writeBatched: (db, calendar, name, content, index, data, expected) =>
+      calendarObjectBatcher(db).write({ userId: calendar.userId, id: calendar.id, kind: calendar.kind }, { name, expected, content, index, data }),
   };
 }
 

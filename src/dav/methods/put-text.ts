@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import { createHash } from 'node:crypto';
-import { isUniqueViolation, type Queryable } from '../../store/db.js';
-import { fileEtag, insertNode, lockMember, updateContent, writeMember, type Beside, type Node, type NodeContent, type NodeKind } from '../../store/nodes.js';
+import { isUniqueViolation, type Database, type Queryable } from '../../store/db.js';
+import { fileEtag, insertNode, lockMember, updateContent, writeMember, type Beside, type Node, type NodeContent, type NodeKind, type WrittenMember } from '../../store/nodes.js';
 import type { DavRequest } from '../context.js';
 import { evaluateConditions, expectedMember } from '../conditional.js';
 import { DavError } from '../errors.js';
@@ -35,6 +35,11 @@ export interface TextObjectKind<Index extends { uid: string }> {
   uidOwner(tx: Queryable, collection: Node, uid: string, except: number | undefined): Promise<string | undefined>;
   /** The protocol's rows for an object, written by the statement that writes its node. */
   rows(collection: Node, index: Index, text: string): Beside;
+  /**
+   * Writes the object with the others PUT into the collection at the same time, in one batch
+   * (store/write-batches.ts); undefined when nothing was written. Without it, each alone.
+   */
+  writeBatched?(db: Database, collection: Node, name: string, content: NodeContent, index: Index, text: string, expected: 'any' | 'absent'): Promise<WrittenMember | undefined>;
 }
 
 /**
@@ -71,11 +76,14 @@ export async function putTextObject<Index extends { uid: string }>(req: DavReque
   let stored: { node: Node; created: boolean };
   try {
     // Without a precondition, or with the one clients send (If-None-Match: * to create, If-Match
-    // to replace), the write is two statements sent with their COMMIT (writeMember); else, or
-    // when they wrote nothing, the general path.
+    // to replace), the write is two statements sent with their COMMIT (writeMember), shared with
+    // the objects PUT into the collection at the same time where the kind batches them (not for
+    // If-Match); else, or when they wrote nothing, the general path.
     const expected = expectedMember(koa);
-    const written = expected
-      ? await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, textContent(kind, text), expected, kind.rows(collection, index, text)), { batchKey: user.id })
+    const content = textContent(kind, text);
+    const written =
+      typeof expected === 'string' && kind.writeBatched ? await kind.writeBatched(deps.db, collection, name, content, index, text, expected)
+      : expected ? await deps.db.pipelined((tx) => writeMember(tx, collection, name, kind.objectKind, content, expected, kind.rows(collection, index, text)), { batchKey: user.id })
       : undefined;
     stored = written ?? await deps.db.transaction(async (tx) => {
       const { parent, member, locksHeld } = await lockMember(tx, user.id, collection.id, name);
