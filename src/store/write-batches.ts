@@ -1,18 +1,18 @@
 /**
  * Members written together. Concurrent PUTs into one collection (a folder uploaded by rclone or
- * Finder, a calendar imported or synced by a client) each cost PostgreSQL two statements, and
- * most of their cost is per statement, not per row: the executor's start and end, the common
- * table expressions, the protocol exchange. While one batch of a collection is being written, the
- * writes that arrive for it wait and then go as one: two statements for the lot. A batch leaves on
- * the next turn of the event loop (setImmediate) after a write finds room for it or an answer
- * makes room: the uploads whose bodies finished in the same turn join it, and a lone PUT waits
- * for no one.
+ * Finder, a calendar or address book imported or synced by a client) each cost PostgreSQL two
+ * statements, and most of their cost is per statement, not per row: the executor's start and end,
+ * the common table expressions, the protocol exchange. While one batch of a collection is being
+ * written, the writes that arrive for it wait and then go as one: two statements for the lot. A
+ * batch leaves on the next turn of the event loop (setImmediate) after a write finds room for it
+ * or an answer makes room: the uploads whose bodies finished in the same turn join it, and a lone
+ * PUT waits for no one.
  *
  * Only the plain case is batched: no precondition, or If-None-Match: * (the forms writeMember
- * checks itself). What a batch writes is its kind's (file-batches.ts, calendar-batches.ts). A
- * member the batch did not write (taken by another kind, or present for If-None-Match: *, or the
- * collection gone or locked) comes back undefined, as from writeMember, and the caller takes the
- * general path, which tells why. If a batch fails as a whole (quota, a UID already taken, a lost
+ * checks itself). What a batch writes is its kind's (file-batches.ts, calendar-batches.ts,
+ * card-batches.ts). A member the batch did not write (taken by another kind, or present for
+ * If-None-Match: *, or the collection gone or locked) comes back undefined, as from writeMember,
+ * and the caller takes the general path, which tells why. If a batch fails as a whole (quota, a UID already taken, a lost
  * connection), each of its writes runs again alone, so each gets its own answer.
  */
 import type { Database, Queryable } from './db.js';
@@ -58,7 +58,7 @@ interface Queue<W> {
 
 /**
  * Members in one batch at most: bounds the statement (files are at most 64 KiB each, calendar
- * objects at most MAX_RESOURCE_SIZE) and what one failure makes run twice.
+ * objects and vCards at most their kind's maximum size) and what one failure makes run twice.
  */
 const MAX_BATCH = 32;
 /**

@@ -1,4 +1,5 @@
 import { addressObjectRows, CARD_UID_KEY, findCardUidOwner, type AddressObjectIndex } from '../../store/addressbooks.js';
+import { cardBatcher } from '../../store/card-batches.js';
 import type { DavRequest } from '../context.js';
 import { DavError } from '../errors.js';
 import { putTextObject, type TextObjectKind } from '../methods/put-text.js';
@@ -54,6 +55,8 @@ export const vcards: TextObjectKind<AddressObjectIndex> = {
   uidKey: CARD_UID_KEY,
   uidOwner: (tx, book, uid, except) => findCardUidOwner(tx, book.userId, book.id, uid, except),
   rows: (book, index, text) => addressObjectRows(book.id, index, text),
+  writeBatched: (db, book, name, content, index, data, expected) =>
+    cardBatcher(db).write({ userId: book.userId, id: book.id, kind: book.kind }, { name, expected, content, index, data }),
 };
 
 /** PUT into an address book (RFC 6352 §6.3.2). */
