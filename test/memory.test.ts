@@ -90,15 +90,19 @@ test('a 1 GiB PUT and a 1 GiB GET each raise resident memory by less than 64 MiB
 });
 
 test('an upload brings no full collection every few dozen megabytes (the V8 flags of npm start)', { timeout: 300_000 }, async (t) => {
-  // node-flags.ts: without them, 512 MiB brought 15 mark-compacts here, each marking the whole heap;
-  // with them 0 or 1 alone, a few more beside other test files (V8 also collects when it sees time).
+  // node-flags.ts: without them, 512 MiB brought 15 mark-compacts here, each marking the whole heap,
+  // and 256 MiB 7 or 8; with them, 0 or 1. Beside busy test files a few more come at times (the
+  // threads that free the request's buffers fall behind), so the best of three uploads counts.
   const { server, auth } = await start({ memoryProbe: true });
   assert.equal(await put(new URL(`${server.url}/dav/files/admin/warm.bin`), auth, 8 * 1024 * 1024), 201);
-  const before = await server.fullCollections();
-  assert.equal(await put(new URL(`${server.url}/dav/files/admin/big.bin`), auth, 512 * 1024 * 1024), 201);
-  // The observer hears of collections on a later turn.
-  await new Promise((r) => setTimeout(r, 200));
-  const during = (await server.fullCollections()) - before;
-  t.diagnostic(`full collections during a 512 MiB PUT: ${during}`);
-  assert.ok(during <= 5, `${during} full collections`);
+  const counts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const before = await server.fullCollections();
+    assert.equal(await put(new URL(`${server.url}/dav/files/admin/big-${i}.bin`), auth, 256 * 1024 * 1024), 201);
+    // The observer hears of collections on a later turn.
+    await new Promise((r) => setTimeout(r, 200));
+    counts.push((await server.fullCollections()) - before);
+  }
+  t.diagnostic(`full collections during three 256 MiB PUTs: ${counts.join(', ')}`);
+  assert.ok(Math.min(...counts) <= 2, `${counts.join(', ')} full collections`);
 });
