@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, serialize } from 'pg-protocol';
 import type { BackendMessage, DataRowMessage } from 'pg-protocol/dist/messages.js';
+import { loadConfig } from '../src/config.js';
 import { embeddedDatabaseDir } from '../src/store/open.js';
 import { PgliteDatabase } from '../src/store/pglite-database.js';
 import { PgliteThread } from '../src/store/pglite-thread.js';
@@ -67,4 +68,21 @@ test('a write outside a transaction is acknowledged after the commit hook, as a 
   } finally {
     await db.close();
   }
+});
+
+test('the page cache is EMBEDDED_CACHE_MB, 32 MiB unless set, whatever postgresql.conf says', async () => {
+  const shared = async (thread: PgliteThread) => values((await thread.send([serialize.query('SHOW shared_buffers')]))[0]!)[0];
+  const byDefault = await PgliteThread.start(embeddedDatabaseDir(location.dataDir));
+  try {
+    assert.equal(await shared(byDefault), '32MB');
+  } finally {
+    await byDefault.close();
+  }
+  const configured = await PgliteThread.start(embeddedDatabaseDir(location.dataDir), loadConfig({ EMBEDDED_CACHE_MB: '48' }).embeddedCacheMb);
+  try {
+    assert.equal(await shared(configured), '48MB');
+  } finally {
+    await configured.close();
+  }
+  assert.throws(() => loadConfig({ EMBEDDED_CACHE_MB: '8' }), /EMBEDDED_CACHE_MB must be between 16 and 16384/);
 });

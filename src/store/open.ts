@@ -26,6 +26,8 @@ export interface StoreLocation {
    * statement then fails with a 503. The server exits, to be started again and recover.
    */
   onStopped?: (error: Error) => void;
+  /** The embedded store's page cache in MiB (config.ts: EMBEDDED_CACHE_MB); its default otherwise. */
+  embeddedCacheMb?: number;
 }
 
 export async function openDatabase(location: StoreLocation): Promise<Database> {
@@ -53,16 +55,16 @@ export async function openDatabase(location: StoreLocation): Promise<Database> {
     cache = new ReadCachingDatabase(db, lease);
     return cache;
   }
-  return openEmbedded(location.dataDir, location.onStopped);
+  return openEmbedded(location.dataDir, location.embeddedCacheMb, location.onStopped);
 }
 
-async function openEmbedded(dataDir: string, onStopped: ((error: Error) => void) | undefined): Promise<Database> {
+async function openEmbedded(dataDir: string, cacheMb: number | undefined, onStopped: ((error: Error) => void) | undefined): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const release = lockDataDir(dataDir);
   try {
     const dir = embeddedDatabaseDir(dataDir);
     if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await createEmbedded(dir);
-    const thread = await PgliteThread.start(dir);
+    const thread = await PgliteThread.start(dir, cacheMb);
     const wal = new WalFlusher(dir);
     // Whatever start-up recovered or wrote is on disk before the first request.
     await wal.syncAll();

@@ -4,6 +4,7 @@
  * answer, as an in-thread PGlite would.
  */
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_EMBEDDED_CACHE_MB } from '../config.js';
 import type { WorkerBatch, WorkerOptions, WorkerReplies, WorkerReply } from './pglite-worker.js';
 
 /** The worker's module beside this one: compiled JavaScript, or its TypeScript when this runs from source. */
@@ -49,9 +50,12 @@ export class PgliteThread {
     this.#worker.on('error', (error) => this.#fail(new Error(`the embedded database failed: ${error.message}`)));
   }
 
-  /** Starts PGlite on the data directory `dir` in a new thread; resolves once it accepts statements. */
-  static start(dir: string): Promise<PgliteThread> {
-    const worker = startWorker({ dir });
+  /**
+   * Starts PGlite on the data directory `dir` in a new thread, with `sharedBuffersMb` MiB of page
+   * cache; resolves once it accepts statements.
+   */
+  static start(dir: string, sharedBuffersMb = DEFAULT_EMBEDDED_CACHE_MB): Promise<PgliteThread> {
+    const worker = startWorker({ dir, sharedBuffersMb });
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       const onExit = (code: number) => reject(new Error(`the embedded database's thread ended while starting (exit ${code})`));

@@ -44,12 +44,16 @@ export type WorkerReplies = WorkerReply[];
 
 export interface WorkerOptions {
   dir: string;
+  /** PostgreSQL's shared_buffers, in MiB. */
+  sharedBuffersMb: number;
 }
 
 if (!parentPort) throw new Error('pglite-worker.ts runs as a worker thread');
 const port = parentPort;
-const { dir } = workerData as WorkerOptions;
-const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
+const { dir, sharedBuffersMb } = workerData as WorkerOptions;
+// Set at each start (config.ts explains the size); postgresql.conf keeps initdb's 128MB.
+const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`];
+const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS, startParams });
 
 /**
  * How long the thread keeps looking for the next batch before it sleeps. A thread woken from
