@@ -16,7 +16,7 @@
  * connection), each of its writes runs again alone, so each gets its own answer.
  */
 import type { Database, Queryable } from './db.js';
-import type { NodeKind, WrittenMember } from './nodes.js';
+import { nodeColumns, rowToNode, type NodeContent, type NodeKind, type NodeRow, type WrittenMember } from './nodes.js';
 
 /** The collection written into. */
 export interface BatchParent {
@@ -214,4 +214,48 @@ export function batcherPerDatabase<W extends BatchedWrite>(kind: BatchKind<W>): 
     }
     return batcher;
   };
+}
+
+/** A text object kept in the database (a calendar object, a vCard): its name, what it expects there, its node content. */
+export interface TextObjectWrite extends BatchedWrite {
+  content: NodeContent;
+}
+
+/**
+ * The statement of a batch of text objects of `kind`: `input` holds, by the object's place in
+ * the batch (`ord`), its name, size, content type and ETag ($3–$6) and the kind's own `columns`
+ * ($7 on, each an array of its SQL type); `written` is the nodes; then the change-log entries and
+ * the kind's `ctes`, which read `written` and `input`.
+ */
+export function textObjectBatchSql(kind: NodeKind, expected: 'any' | 'absent', columns: ReadonlyArray<readonly [name: string, type: string]>, ctes: string): string {
+  const onConflict =
+    expected === 'absent'
+      ? 'NOTHING'
+      : `UPDATE SET size = EXCLUDED.size, etag = EXCLUDED.etag, content_type = EXCLUDED.content_type, modified_at = now()
+         WHERE n.kind = '${kind}'`;
+  const arrays = columns.map(([, type], i) => `$${i + 7}::${type}[]`).join(', ');
+  return `WITH input AS (
+       SELECT * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], ${arrays})
+         WITH ORDINALITY AS i (name, size, content_type, etag, ${columns.map(([name]) => name).join(', ')}, ord)
+     ), ${BUMPED_CTE}, written AS (
+       INSERT INTO nodes AS n (user_id, parent_id, name, kind, size, content_type, etag)
+       SELECT $1, $2, i.name, '${kind}', i.size, i.content_type, i.etag FROM input i, bumped ORDER BY i.ord
+       ON CONFLICT (user_id, parent_id, name) DO ${onConflict}
+       RETURNING ${nodeColumns('n')}, xmax = 0 AS created
+     ), ${LOGGED_CTES}, ${ctes}
+     SELECT * FROM written`;
+}
+
+/** Writes a batch of text objects with `sql` (textObjectBatchSql), the kind's `columns` after the nodes'; by name, what was written. */
+export async function writeTextObjectBatch(tx: Queryable, parent: BatchParent, sql: string, writes: readonly TextObjectWrite[], columns: readonly unknown[][]): Promise<Map<string, WrittenMember>> {
+  const rows = await bumpAndWrite<NodeRow & { created: boolean }>(tx, parent, writes.length, sql, [
+    parent.userId,
+    parent.id,
+    writes.map((w) => w.name),
+    writes.map((w) => w.content.size),
+    writes.map((w) => w.content.contentType),
+    writes.map((w) => w.content.etag),
+    ...columns,
+  ]);
+  return new Map(rows.map((row) => [row.name, { node: rowToNode(row), created: row.created, previousBlob: null }]));
 }
