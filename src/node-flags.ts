@@ -4,18 +4,20 @@
  * started: package.json's `start` script and the Dockerfile's CMD (test/process.test.ts holds both
  * to this list), and the benchmark's and tests' server processes (test/helpers/process.ts).
  *
- * --initial-old-space-size=128: the old generation's allocation limit stays at 128 MB at least.
+ * --initial-old-space-size=64: the old generation's allocation limit stays at 64 MB at least.
  * V8 counts the ArrayBuffers allocated since its last full collection against that limit, and
  * Node.js's HTTP parser copies every request-body chunk (64 KiB) into a new one. With the default
  * limit (~38 MB for a fresh server's ~15 MB heap) an upload began a full collection every ~32 MB:
  * 31 in a 1 GiB PUT, whose marking took ~1 s of CPU on V8's helper threads besides the serving
- * thread's share, and the upload ran at 254–337 MB/s against 342–482 with a 64 MB floor (3 fresh
- * servers each, 2 cores). The floor must leave room above the live heap, which the read cache
- * (up to 32 MB) and the parsed-object caches grow: after the benchmark's calendar and contact
- * workloads a 64 MB floor gave 344 MB/s in one run, 128 gave 683. The heap itself is not made
- * bigger: the limit only decides when garbage is collected.
+ * thread's share, and the upload ran at 254–337 MB/s against 342–482 with the flag (3 fresh
+ * servers each, 2 cores). The floor is a trade: the chunks that outlive two young collections
+ * wait in the old generation for the next full one, so a higher floor holds more of them. After
+ * the benchmark's calendar and contact workloads (which grow the live heap: the read cache, the
+ * parsed-object caches) a 1 GiB PUT ran at 555–610 MB/s with 64 (once 344), 665–734 with 128 or
+ * 96, but the resident memory it added on PostgreSQL went from 42–57 MB to 68–82, past the 64 MB
+ * the issue allows.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
 
 /** Whether this process was started with SERVER_NODE_FLAGS. */
 export function startedWithServerFlags(argv: readonly string[] = process.execArgv): boolean {
