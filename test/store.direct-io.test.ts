@@ -111,7 +111,7 @@ test('copies into shared memory carry the right bytes at every alignment of sour
   assert.ok(target.subarray(target.length - 10).equals(source.subarray(3, 13)));
 });
 
-test('a chunk is copied into shared memory by memcpy, well ahead of V8\'s own copy, at any alignment', () => {
+test('a chunk is copied into shared memory by memcpy: at any alignment as fast as V8\'s aligned copy, far ahead of its misaligned one', () => {
   // V8 copies into shared memory a word at a time, or a byte at a time when misaligned (direct-io.ts).
   const shared = pageAlignedBuffer(4 * 1024 * 1024);
   // Aligned to 8 bytes (V8's word copy) but not to a page: a chunk page-aligned like the blocks
@@ -129,17 +129,19 @@ test('a chunk is copied into shared memory by memcpy, well ahead of V8\'s own co
   // Rounds of each in turn, the fastest of each kept, all into the same memory: a test running
   // beside this one, or the memory's pages, slow all alike (against a copy between ordinary
   // buffers, a busy machine made the shared memory alone 2.5 times slower).
-  const fastest = { aligned: Infinity, misaligned: Infinity, v8: Infinity };
+  const fastest = { aligned: Infinity, misaligned: Infinity, v8: Infinity, v8Misaligned: Infinity };
   for (let round = 0; round < 20; round++) {
     fastest.v8 = Math.min(fastest.v8, copyAll(aligned, v8Copy));
+    fastest.v8Misaligned = Math.min(fastest.v8Misaligned, copyAll(misaligned, v8Copy));
     fastest.aligned = Math.min(fastest.aligned, copyAll(aligned, intoShared));
     fastest.misaligned = Math.min(fastest.misaligned, copyAll(misaligned, intoShared));
   }
-  // Here: 3.5–4.5 ms for both alignments (7.8 once beside two busy loops), V8's aligned copy
-  // 10.5–14 (its misaligned one 80). The bounce buffer this replaced copied misaligned chunks in
-  // 13.5, aligned ones as V8 does.
-  const report = `256 MiB into shared memory in ${fastest.aligned.toFixed(1)} ms aligned, ${fastest.misaligned.toFixed(1)} ms misaligned; by V8's copy ${fastest.v8.toFixed(1)} ms aligned`;
-  assert.ok(fastest.aligned < 0.75 * fastest.v8 && fastest.misaligned < 0.75 * fastest.v8, report);
+  // On an AMD EPYC guest: 3.5–4.5 ms for both alignments, V8's aligned copy 10.5–14, its
+  // misaligned one 80. On an Intel Xeon (AVX-512) V8's aligned copy is as fast as memcpy, 12–12.8
+  // ms against 12–12.4, and its misaligned one 92–94. Only these hold on both.
+  const report = `256 MiB into shared memory in ${fastest.aligned.toFixed(1)} ms aligned, ${fastest.misaligned.toFixed(1)} ms misaligned; by V8's copy ${fastest.v8.toFixed(1)} ms aligned, ${fastest.v8Misaligned.toFixed(1)} misaligned`;
+  assert.ok(fastest.aligned < 1.3 * fastest.v8 && fastest.misaligned < 1.3 * fastest.v8, report);
+  assert.ok(fastest.misaligned < 0.4 * fastest.v8Misaligned, report);
 });
 
 /** How many spools the pool can serve at once right now. */
