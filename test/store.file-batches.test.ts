@@ -6,6 +6,7 @@ import { fileWrites, writeFileBatch, type BatchParent, type FileWrite } from '..
 import { WriteBatcher } from '../src/store/write-batches.js';
 import { fileEtag, resolvePath } from '../src/store/nodes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { countingPipelined } from './helpers/store.js';
 
 let server: TestServer;
 before(async () => (server = await startTestServer()));
@@ -30,15 +31,6 @@ function file(name: string, text: string, expected: 'any' | 'absent' = 'any'): F
 const syncToken = async (parent: BatchParent) => (await db().query<{ sync_token: number }>('SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2', [parent.userId, parent.id]))[0]!.sync_token;
 const changes = (parent: BatchParent) =>
   db().query<{ token: number; name: string }>('SELECT token, name FROM changes WHERE user_id = $1 AND collection_id = $2 AND NOT deleted ORDER BY token', [parent.userId, parent.id]);
-
-/** The store's database, counting the pipelined transactions sent through it. */
-function counting(inner: Database): { db: Database; sent: () => number } {
-  let sent = 0;
-  const db: Database = Object.create(inner, {
-    pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => (sent++, inner.pipelined(work, options)) },
-  }) as Database;
-  return { db, sent: () => sent };
-}
 
 test('a batch writes its files, their bodies and one change-log entry each, on tokens of their own in order', async () => {
   const parent = await folder('batch-one');
@@ -85,7 +77,7 @@ test('a batch leaves out the members it may not write: a collection of that name
 
 test('writes posted in one turn of the event loop go as one batch, a name twice in the next, in order', async () => {
   const parent = await folder('batch-queue');
-  const { db: countingDb, sent } = counting(db());
+  const { db: countingDb, sent } = countingPipelined(db());
   const batcher = new WriteBatcher(countingDb, fileWrites);
   const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
   const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
@@ -106,7 +98,7 @@ test('writes that arrive while two batches are out wait and go together as the n
   const held: Database = Object.create(db(), {
     pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => opened.then(() => db().pipelined(work, options)) },
   }) as Database;
-  const { db: countingDb, sent } = counting(held);
+  const { db: countingDb, sent } = countingPipelined(held);
   const batcher = new WriteBatcher(countingDb, fileWrites);
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   const written = [batcher.write(parent, file('w0.txt', 'w0'))];

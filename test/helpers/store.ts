@@ -141,3 +141,12 @@ function pgliteVersion(): string {
     return 'unknown';
   }
 }
+
+/** `inner`, counting the pipelined transactions sent through it (what a batcher makes of concurrent writes). */
+export function countingPipelined(inner: Database): { db: Database; sent: () => number } {
+  let sent = 0;
+  const db: Database = Object.create(inner, {
+    pipelined: { value: (work: Parameters<Database['pipelined']>[0], options?: Parameters<Database['pipelined']>[1]) => (sent++, inner.pipelined(work, options)) },
+  }) as Database;
+  return { db, sent: () => sent };
+}
