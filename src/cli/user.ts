@@ -65,7 +65,7 @@ function parseCommandLine(argv: string[]): { words: string[]; options: Options; 
 
 /** The store the server uses, migrated; blobs live under DATA_DIR in both configurations. */
 async function openStore(config: Config): Promise<{ db: Database; blobs: FileBlobStore }> {
-  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, embeddedCacheMb: config.embeddedCacheMb });
   try {
     await migrate(db);
   } catch (error) {
