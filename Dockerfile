@@ -13,4 +13,4 @@ USER node
 EXPOSE 8080
 VOLUME ["/data"]
 # The V8 flags of src/node-flags.ts, as `npm start` gives them.
-CMD ["node", "--initial-old-space-size=64", "dist/main.js"]
+CMD ["node", "--initial-old-space-size=64", "--no-liftoff", "dist/main.js"]

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   // `node dist/main.js` by hand, or a service file of one's own (node-flags.ts says what it costs).
-  if (!startedWithServerFlags()) log.warn('started without the V8 flags of `npm start`: large uploads run slower', { flags: SERVER_NODE_FLAGS.join(' ') });
+  if (!startedWithServerFlags()) log.warn('started without the V8 flags of `npm start`: large uploads run slower, and the embedded store holds more memory', { flags: SERVER_NODE_FLAGS.join(' ') });
   // Read before the store is touched, so a bad certificate stops start-up at once.
   const tls = config.tls ? loadTls(config.tls) : undefined;
   const db = await openDatabase({

@@ -16,8 +16,18 @@
  * parsed-object caches) a 1 GiB PUT ran at 555–610 MB/s with 64 (once 344), 665–734 with 128 or
  * 96, but the resident memory it added on PostgreSQL went from 42–57 MB to 68–82, past the 64 MB
  * the issue allows.
+ *
+ * --no-liftoff: the embedded store's WebAssembly (PostgreSQL, 9 MB) is compiled by V8's optimizing
+ * compiler when a function first runs, not first by its baseline compiler and then again when
+ * hot. The baseline code of every function PostgreSQL had run stayed resident beside the
+ * optimized code of the hot ones: an idle embedded server held 252–295 MB with it, 211–233
+ * without (six starts each, AMD EPYC, 2 cores), and the benchmark's peak went from 450–463 MB to
+ * 360–371 with every row within this machine's spread (two interleaved pairs). It costs start-up
+ * time, compiling each function well at its first call: a restart took 3.5–4.6 s against 2.0, a
+ * first start (initdb) 10.4–11.9 s against 8.0–8.7. On PostgreSQL (DATABASE_URL) nothing runs as
+ * WebAssembly and the flag changes nothing.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64', '--no-liftoff'];
 
 /** Whether this process was started with SERVER_NODE_FLAGS. */
 export function startedWithServerFlags(argv: readonly string[] = process.execArgv): boolean {
