@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Database } from '../src/store/db.js';
-import { fileWrites, writeFileBatch, type BatchParent, type FileWrite } from '../src/store/file-batches.js';
+import { fileWrites, writeFileBatch, type FileWrite, type Folder } from '../src/store/file-batches.js';
 import { WriteBatcher } from '../src/store/write-batches.js';
 import { fileEtag, resolvePath } from '../src/store/nodes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -16,11 +16,14 @@ const home = '/dav/files/alice/';
 const db = () => server.store.db;
 const userId = () => server.users[0]!.user.id;
 
-async function folder(name: string): Promise<BatchParent> {
+type Rows = { userId: number; id: number };
+
+/** A new folder: as batches name it (by path), and its row (by id) for the checks below. */
+async function folder(name: string): Promise<{ at: Folder; rows: Rows }> {
   assert.equal((await server.request('MKCOL', home + name)).status, 201);
   const { node } = await resolvePath(db(), userId(), ['files', name]);
   assert.ok(node);
-  return { userId: node.userId, id: node.id, kind: 'collection' };
+  return { at: { userId: node.userId, path: ['files', name], kind: 'collection' }, rows: { userId: node.userId, id: node.id } };
 }
 
 function file(name: string, text: string, expected: 'any' | 'absent' = 'any'): FileWrite {
@@ -28,16 +31,16 @@ function file(name: string, text: string, expected: 'any' | 'absent' = 'any'): F
   return { name, blob: { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, bytes }, contentType: 'text/plain', expected };
 }
 
-const syncToken = async (parent: BatchParent) => (await db().query<{ sync_token: number }>('SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2', [parent.userId, parent.id]))[0]!.sync_token;
-const changes = (parent: BatchParent) =>
-  db().query<{ token: number; name: string }>('SELECT token, name FROM changes WHERE user_id = $1 AND collection_id = $2 AND NOT deleted ORDER BY token', [parent.userId, parent.id]);
+const syncToken = async ({ rows }: { rows: Rows }) => (await db().query<{ sync_token: number }>('SELECT sync_token FROM nodes WHERE user_id = $1 AND id = $2', [rows.userId, rows.id]))[0]!.sync_token;
+const changes = ({ rows }: { rows: Rows }) =>
+  db().query<{ token: number; name: string }>('SELECT token, name FROM changes WHERE user_id = $1 AND collection_id = $2 AND NOT deleted ORDER BY token', [rows.userId, rows.id]);
 
 test('a batch writes its files, their bodies and one change-log entry each, on tokens of their own in order', async () => {
   const parent = await folder('batch-one');
   const files = Array.from({ length: 5 }, (_, i) => file(`f${i}.txt`, `body ${i}`));
   // Two files of one body: its row is claimed once.
   files.push(file('same.txt', 'body 0'));
-  const written = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', files));
+  const written = await db().pipelined((tx) => writeFileBatch(tx, parent.at, 'any', files));
   assert.equal(written.size, files.length);
   for (const f of files) {
     const member = written.get(f.name);
@@ -54,7 +57,7 @@ test('a batch writes its files, their bodies and one change-log entry each, on t
   assert.deepEqual((await changes(parent)).map((c) => [c.token, c.name]), files.map((f, i) => [i + 1, f.name]));
 
   // Replacing: the bodies replaced are reported, and each name keeps only its latest entry.
-  const again = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', [file('f1.txt', 'new 1'), file('f3.txt', 'new 3')]));
+  const again = await db().pipelined((tx) => writeFileBatch(tx, parent.at, 'any', [file('f1.txt', 'new 1'), file('f3.txt', 'new 3')]));
   assert.equal(again.get('f1.txt')!.created, false);
   assert.equal(again.get('f1.txt')!.previousBlob, files[1]!.blob.sha256);
   assert.equal(again.get('f3.txt')!.previousBlob, files[3]!.blob.sha256);
@@ -67,9 +70,9 @@ test('a batch leaves out the members it may not write: a collection of that name
   const parent = await folder('batch-skip');
   assert.equal((await server.request('MKCOL', home + 'batch-skip/sub')).status, 201);
   assert.equal((await server.request('PUT', home + 'batch-skip/kept.txt', { body: 'kept' })).status, 201);
-  const any = await db().pipelined((tx) => writeFileBatch(tx, parent, 'any', [file('sub', 'not a folder'), file('a.txt', 'a')]));
+  const any = await db().pipelined((tx) => writeFileBatch(tx, parent.at, 'any', [file('sub', 'not a folder'), file('a.txt', 'a')]));
   assert.deepEqual([...any.keys()], ['a.txt']);
-  const absent = await db().pipelined((tx) => writeFileBatch(tx, parent, 'absent', [file('kept.txt', 'replaced?'), file('b.txt', 'b')]));
+  const absent = await db().pipelined((tx) => writeFileBatch(tx, parent.at, 'absent', [file('kept.txt', 'replaced?'), file('b.txt', 'b')]));
   assert.deepEqual([...absent.keys()], ['b.txt']);
   assert.equal(await (await server.request('GET', home + 'batch-skip/kept.txt')).text(), 'kept');
   assert.equal((await server.request('PROPFIND', home + 'batch-skip/sub', { headers: { Depth: '0' } })).status, 207);
@@ -80,7 +83,7 @@ test('writes posted in one turn of the event loop go as one batch, a name twice 
   const { db: countingDb, sent } = countingPipelined(db());
   const batcher = new WriteBatcher(countingDb, fileWrites);
   const names = Array.from({ length: 20 }, (_, i) => `q${i}.txt`);
-  const results = await Promise.all([...names.map((n) => batcher.write(parent, file(n, `first ${n}`))), batcher.write(parent, file('q5.txt', 'second q5.txt'))]);
+  const results = await Promise.all([...names.map((n) => batcher.write(parent.at, file(n, `first ${n}`))), batcher.write(parent.at, file('q5.txt', 'second q5.txt'))]);
   for (const r of results) assert.ok(r);
   // The 20 names in one batch, then the second q5.txt in the next (a batch sent at the first
   // write, as before, held that write alone).
@@ -101,12 +104,12 @@ test('writes that arrive while two batches are out wait and go together as the n
   const { db: countingDb, sent } = countingPipelined(held);
   const batcher = new WriteBatcher(countingDb, fileWrites);
   const turn = () => new Promise((resolve) => setImmediate(resolve));
-  const written = [batcher.write(parent, file('w0.txt', 'w0'))];
+  const written = [batcher.write(parent.at, file('w0.txt', 'w0'))];
   await turn();
-  written.push(batcher.write(parent, file('w1.txt', 'w1')));
+  written.push(batcher.write(parent.at, file('w1.txt', 'w1')));
   await turn();
   for (let i = 2; i < 12; i++) {
-    written.push(batcher.write(parent, file(`w${i}.txt`, `w${i}`)));
+    written.push(batcher.write(parent.at, file(`w${i}.txt`, `w${i}`)));
     await turn();
   }
   assert.equal(sent(), 2);
@@ -116,26 +119,55 @@ test('writes that arrive while two batches are out wait and go together as the n
   assert.equal(await syncToken(parent), 12);
 });
 
-test('a batch that fails as a whole writes each file alone: those within the quota land, the others fail alone', async () => {
+test('a batch that fails as a whole writes none of its files: each PUT writes its own alone, those within the quota land, the others get 507', async () => {
   const parent = await folder('batch-quota');
   const used = (await db().query<{ used_bytes: number }>('SELECT used_bytes FROM users WHERE id = $1', [userId()]))[0]!.used_bytes;
   // Room for three of the ten 100-byte files that wait together.
   await db().query('UPDATE users SET quota_bytes = $2 WHERE id = $1', [userId(), Number(used) + 350]);
   try {
     const batcher = new WriteBatcher(db(), fileWrites);
-    const hold = [batcher.write(parent, file('h0.bin', 'x')), batcher.write(parent, file('h1.bin', 'y'))];
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => batcher.write(parent, file(`q${i}.bin`, String(i).padEnd(100, '.')))));
-    await Promise.all(hold);
-    const landed = outcomes.filter((o) => o.status === 'fulfilled' && o.value);
-    const refused = outcomes.filter((o) => o.status === 'rejected');
-    assert.equal(landed.length, 3);
-    assert.equal(refused.length, 7);
-    for (const o of refused) assert.equal((o as PromiseRejectedResult).reason.code, '53100');
-    const listed = await db().query<{ name: string }>('SELECT name FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY name', [userId(), parent.id]);
-    assert.equal(listed.length, 5);
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => batcher.write(parent.at, file(`q${i}.bin`, String(i).padEnd(100, '.')))));
+    for (const o of outcomes) assert.deepEqual(o, { status: 'fulfilled', value: undefined });
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => server.request('PUT', `${home}batch-quota/p${i}.bin`, { body: String(i).padEnd(100, '.') })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 201, 201, 507, 507, 507, 507, 507]);
+    const listed = await db().query<{ name: string }>('SELECT name FROM nodes WHERE user_id = $1 AND parent_id = $2 ORDER BY name', [userId(), parent.rows.id]);
+    assert.equal(listed.length, 3);
   } finally {
     await db().query('UPDATE users SET quota_bytes = NULL WHERE id = $1', [userId()]);
   }
+});
+
+test('a PUT its folder\'s batch does not write is looked up and answered as any other', async () => {
+  const parent = await folder('by-path');
+  assert.equal((await server.request('MKCOL', home + 'by-path/sub')).status, 201);
+  assert.equal((await server.request('PUT', home + 'by-path/file.txt', { body: 'first' })).status, 201);
+  const tokenBefore = await syncToken(parent);
+  // No such folder; a file where a folder should be; a folder where the file should be.
+  assert.equal((await server.request('PUT', home + 'by-path/missing/a.txt', { body: 'a' })).status, 409);
+  assert.equal((await server.request('PUT', home + 'by-path/file.txt/a.txt', { body: 'a' })).status, 409);
+  assert.equal((await server.request('PUT', home + 'by-path/sub', { body: 'a' })).status, 405);
+  // If-None-Match: * on a file that is there: 412, the file unchanged.
+  assert.equal((await server.request('PUT', home + 'by-path/file.txt', { body: 'second', headers: { 'If-None-Match': '*' } })).status, 412);
+  assert.equal(await (await server.request('GET', home + 'by-path/file.txt')).text(), 'first');
+  assert.equal((await server.request('PUT', home + 'by-path/file.txt', { body: 'second' })).status, 204);
+  assert.equal(await (await server.request('GET', home + 'by-path/file.txt')).text(), 'second');
+  // What was refused left no change in the log; the replacement one.
+  assert.deepEqual((await changes(parent)).map((c) => c.name).sort(), ['file.txt', 'sub']);
+  assert.ok((await syncToken(parent)) > tokenBefore);
+
+  // A folder moved: its old path is gone for the next PUT, its new one takes it.
+  assert.equal((await server.request('MOVE', home + 'by-path/sub', { headers: { Destination: home + 'by-path/moved' } })).status, 201);
+  assert.equal((await server.request('PUT', home + 'by-path/sub/x.txt', { body: 'x' })).status, 409);
+  assert.equal((await server.request('PUT', home + 'by-path/moved/x.txt', { body: 'x' })).status, 201);
+
+  // Deeper than the chained walks go (the recursive one).
+  let deep = home + 'by-path/';
+  for (let i = 0; i < 18; i++) {
+    deep += `d${i}/`;
+    assert.equal((await server.request('MKCOL', deep)).status, 201);
+  }
+  assert.equal((await server.request('PUT', deep + 'deep.txt', { body: 'deep' })).status, 201);
+  assert.equal(await (await server.request('GET', deep + 'deep.txt')).text(), 'deep');
 });
 
 test('eight clients putting files into one folder at once: every file lands whole, one entry each in sync', async () => {
@@ -153,7 +185,7 @@ test('eight clients putting files into one folder at once: every file lands whol
   }
   const { node } = await resolvePath(db(), userId(), ['files', 'batch-http']);
   assert.equal(node!.syncToken, names.length);
-  const logged = await changes({ userId: userId(), id: node!.id, kind: 'collection' });
+  const logged = await changes({ rows: { userId: userId(), id: node!.id } });
   assert.deepEqual(logged.map((c) => c.name).sort(), [...names].sort());
   assert.equal(new Set(logged.map((c) => c.token)).size, names.length);
   for (const n of names.slice(0, 5)) assert.equal(await (await server.request('GET', home + 'batch-http/' + n)).text(), `content of ${n}`.padEnd(4096, '-'));

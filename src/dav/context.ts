@@ -29,6 +29,12 @@ export interface DavRequest {
   segments: string[];
   /** Whether the request path ended with '/'. */
   trailingSlash: boolean;
+  /**
+   * Set when the target was not looked up (a PUT of a small file, whose batch finds its folder by
+   * path: methods/put.ts putSkipsLookup); node and parent are then undefined until the handler
+   * looks them up itself.
+   */
+  unresolved?: true | undefined;
   /** The stored resource at the target, if any. */
   node: Node | undefined;
   /** The stored collection that holds (or would hold) the target, if any. */

@@ -10,7 +10,7 @@ import { mkcol } from './methods/mkcol.js';
 import { answerOptions } from './methods/options.js';
 import { propfind } from './methods/propfind.js';
 import { proppatch } from './methods/proppatch.js';
-import { put } from './methods/put.js';
+import { put, putSkipsLookup } from './methods/put.js';
 import { lock, unlock } from './locks/methods.js';
 import { parseTarget, type Space, type Target } from './paths.js';
 import { answerPrincipal } from './principals.js';
@@ -78,7 +78,8 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
   // a calendar the calendar's settings.
   const withText = koa.method === 'GET' || koa.method === 'HEAD';
   const withCalendar = koa.method === 'PUT' && target.space === 'calendars';
-  const { node, parent, text, parentCalendar } = await resolvePath(deps.db, user.id, [target.space, ...target.segments], { withText, withCalendar });
+  const unresolved = koa.method === 'PUT' && putSkipsLookup(koa, target);
+  const { node, parent, text, parentCalendar } = unresolved ? {} : await resolvePath(deps.db, user.id, [target.space, ...target.segments], { withText, withCalendar });
   if (koa.method === 'OPTIONS') {
     answerOptions(koa, allowedMethods(target.space, Boolean(node), isCollection(node)));
     return;
@@ -98,6 +99,7 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     space: target.space,
     segments: target.segments,
     trailingSlash: target.trailingSlash,
+    ...(unresolved && { unresolved }),
     node,
     parent,
     text,

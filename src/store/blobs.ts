@@ -48,7 +48,7 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 /** Bytes of an upload between two checks of the room left on its disk (a statfs(2) each). */
 const ROOM_CHECK_BYTES = 4 * 1024 * 1024;
 
-interface HeldBlob extends StagedBlob {
+export interface HeldBlob extends StagedBlob {
   readonly bytes: Buffer;
 }
 

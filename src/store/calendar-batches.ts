@@ -8,7 +8,7 @@
 import { calendarObjectRow, type CalendarObjectIndex } from './calendars.js';
 import type { Queryable } from './db.js';
 import { writeMember, type WrittenMember } from './nodes.js';
-import { batcherPerDatabase, textObjectBatchSql, writeTextObjectBatch, type BatchKind, type BatchParent, type TextObjectWrite } from './write-batches.js';
+import { batcherPerDatabase, textObjectBatchSql, writeTextObjectBatch, type BatchKind, type CollectionById, type TextObjectWrite } from './write-batches.js';
 
 /** A validated calendar object to write: its node content, index and text. */
 export interface CalendarObjectWrite extends TextObjectWrite {
@@ -27,7 +27,7 @@ const INDEXED = `indexed AS (
 const WRITE_SQL = { any: textObjectBatchSql('calendar-object', 'any', COLUMNS, INDEXED), absent: textObjectBatchSql('calendar-object', 'absent', COLUMNS, INDEXED) };
 
 /** Writes one batch (distinct names) in two statements; by name, what was written. */
-export function writeCalendarObjectBatch(tx: Queryable, calendar: BatchParent, expected: 'any' | 'absent', writes: readonly CalendarObjectWrite[]): Promise<Map<string, WrittenMember>> {
+export function writeCalendarObjectBatch(tx: Queryable, calendar: CollectionById, expected: 'any' | 'absent', writes: readonly CalendarObjectWrite[]): Promise<Map<string, WrittenMember>> {
   return writeTextObjectBatch(tx, calendar, WRITE_SQL[expected], writes, [
     writes.map((w) => w.index.uid),
     writes.map((w) => w.index.componentType),
@@ -39,7 +39,7 @@ export function writeCalendarObjectBatch(tx: Queryable, calendar: BatchParent, e
 }
 
 /** Calendar objects, as a kind of batched write. */
-export const calendarObjectWrites: BatchKind<CalendarObjectWrite> = {
+export const calendarObjectWrites: BatchKind<CalendarObjectWrite, CollectionById> = {
   writeBatch: writeCalendarObjectBatch,
   writeAlone: (db, calendar, write) =>
     db.pipelined((tx) => writeMember(tx, calendar, write.name, 'calendar-object', write.content, write.expected, calendarObjectRow(calendar.id, write.index, write.data)), { batchKey: calendar.userId }),

@@ -8,7 +8,7 @@
 import { addressObjectRows, type AddressObjectIndex } from './addressbooks.js';
 import type { Queryable } from './db.js';
 import { writeMember, type WrittenMember } from './nodes.js';
-import { batcherPerDatabase, textObjectBatchSql, writeTextObjectBatch, type BatchKind, type BatchParent, type TextObjectWrite } from './write-batches.js';
+import { batcherPerDatabase, textObjectBatchSql, writeTextObjectBatch, type BatchKind, type CollectionById, type TextObjectWrite } from './write-batches.js';
 
 /** A validated vCard to write: its node content, index and text. */
 export interface CardWrite extends TextObjectWrite {
@@ -39,7 +39,7 @@ const INDEXED = `objects AS (
 const WRITE_SQL = { any: textObjectBatchSql('address-object', 'any', COLUMNS, INDEXED), absent: textObjectBatchSql('address-object', 'absent', COLUMNS, INDEXED) };
 
 /** Writes one batch (distinct names) in two statements; by name, what was written. */
-export function writeCardBatch(tx: Queryable, book: BatchParent, expected: 'any' | 'absent', writes: readonly CardWrite[]): Promise<Map<string, WrittenMember>> {
+export function writeCardBatch(tx: Queryable, book: CollectionById, expected: 'any' | 'absent', writes: readonly CardWrite[]): Promise<Map<string, WrittenMember>> {
   const values = writes.flatMap((w, i) => w.index.values.map((v) => ({ card: i + 1, ...v })));
   return writeTextObjectBatch(tx, book, WRITE_SQL[expected], writes, [
     writes.map((w) => w.index.uid),
@@ -54,7 +54,7 @@ export function writeCardBatch(tx: Queryable, book: BatchParent, expected: 'any'
 }
 
 /** vCards, as a kind of batched write. */
-export const cardWrites: BatchKind<CardWrite> = {
+export const cardWrites: BatchKind<CardWrite, CollectionById> = {
   writeBatch: writeCardBatch,
   writeAlone: (db, book, write) =>
     db.pipelined((tx) => writeMember(tx, book, write.name, 'address-object', write.content, write.expected, addressObjectRows(book.id, write.index, write.data)), { batchKey: book.userId }),

@@ -1,14 +1,18 @@
 /**
  * Small files written in batches (write-batches.ts): a file whose body is kept in its blobs row,
- * into a plain collection. The batch's statement writes the files, their change-log entries and
- * their blob rows; a body shared by two files of the batch is claimed once.
+ * into a folder named by its path. The batch's statements find the folder themselves, so a PUT
+ * of a small file costs no lookup of its own (dav/methods/put.ts): of 2 000 files of 4 KiB by 8
+ * clients on PGlite, that lookup was 80 µs of the database thread's 0.5 ms per file, and a round
+ * trip that queued behind the batches. The statement writes the files, their change-log entries
+ * and their blob rows; a body shared by two files of the batch is claimed once.
  */
-import { blobClaimRow, KEEP_EXISTING_ROW } from './blobs.js';
+import { KEEP_EXISTING_ROW } from './blobs.js';
 import type { Queryable } from './db.js';
-import { fileContent, fileEtag, nodeColumns, rowToNode, writeMember, type NodeRow, type WrittenMember } from './nodes.js';
-import { batcherPerDatabase, bumpAndWrite, BUMPED_CTE, LOGGED_CTES, type BatchKind, type BatchParent } from './write-batches.js';
+import { fileEtag, nodeColumns, rowToNode, type NodeRow, type WrittenMember } from './nodes.js';
+import { batcherPerDatabase, bumpAndWrite, bumpedCte, LOGGED_CTES, parentIdSql, type BatchKind, type CollectionByPath } from './write-batches.js';
 
-export type { BatchParent } from './write-batches.js';
+/** A folder of the files space, by the names from the space's root ('files') down. */
+export type Folder = CollectionByPath & { kind: 'collection' };
 
 /** A small file to write: its name in the collection and its body, kept in its blobs row. */
 export interface FileWrite {
@@ -22,9 +26,9 @@ export interface FileWrite {
 /**
  * The files, the change-log entries and the blob rows, in one statement whose snapshot, taken
  * after the bump's row lock, sees what any earlier writer of the collection committed
- * (writeMember explains). Runs only if the bump did.
+ * (writeMember explains). Runs only if the bump did; `parentId` finds the folder (parentIdSql).
  */
-function writeSql(expected: 'any' | 'absent'): string {
+function writeSql(expected: 'any' | 'absent', parentId: string): string {
   const onConflict =
     expected === 'absent'
       ? 'NOTHING'
@@ -34,11 +38,11 @@ function writeSql(expected: 'any' | 'absent'): string {
   return `WITH input AS (
        SELECT i.*, substring($8::bytea FROM (sum(i.size) OVER (ORDER BY i.ord) - i.size + 1)::int FOR i.size::int) AS body
          FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) WITH ORDINALITY AS i (name, sha256, size, content_type, etag, ord)
-     ), ${BUMPED_CTE}, previous AS (
-       SELECT name, blob_sha256 FROM nodes WHERE user_id = $1 AND parent_id = $2 AND name = ANY ($3::text[])
+     ), ${bumpedCte(parentId)}, previous AS (
+       SELECT name, blob_sha256 FROM nodes WHERE user_id = $1 AND parent_id = (SELECT id FROM bumped) AND name = ANY ($3::text[])
      ), written AS (
        INSERT INTO nodes AS n (user_id, parent_id, name, kind, blob_sha256, size, content_type, etag)
-       SELECT $1, $2, i.name, 'file', i.sha256, i.size, i.content_type, i.etag FROM input i, bumped ORDER BY i.ord
+       SELECT $1, b.id, i.name, 'file', i.sha256, i.size, i.content_type, i.etag FROM input i, bumped b ORDER BY i.ord
        ON CONFLICT (user_id, parent_id, name) DO ${onConflict}
        RETURNING ${nodeColumns('n')}, xmax = 0 AS created
      ), ${LOGGED_CTES}, claimed AS (
@@ -48,15 +52,22 @@ function writeSql(expected: 'any' | 'absent'): string {
      )
      SELECT w.*, p.blob_sha256 AS previous_blob FROM written w LEFT JOIN previous p ON p.name = w.name`;
 }
-const WRITE_SQL = { any: writeSql('any'), absent: writeSql('absent') };
+/** The statements, by expectation and the folder's depth (as each is prepared and kept by its text). */
+const WRITE_SQL = new Map<string, string>();
+function writeSqlFor(expected: 'any' | 'absent', folder: Folder): string {
+  const key = `${expected}/${folder.path.length}`;
+  let sql = WRITE_SQL.get(key);
+  if (!sql) WRITE_SQL.set(key, (sql = writeSql(expected, parentIdSql(folder))));
+  return sql;
+}
 
 type WrittenRow = NodeRow & { created: boolean; previous_blob: string | null };
 
-/** Writes one batch (distinct names) in two statements; by name, what was written. */
-export async function writeFileBatch(tx: Queryable, parent: BatchParent, expected: 'any' | 'absent', writes: readonly FileWrite[]): Promise<Map<string, WrittenMember>> {
-  const rows = await bumpAndWrite<WrittenRow>(tx, parent, writes.length, WRITE_SQL[expected], [
-    parent.userId,
-    parent.id,
+/** Writes one batch (distinct names) in two statements; by name, what was written (nothing if the folder is not there). */
+export async function writeFileBatch(tx: Queryable, folder: Folder, expected: 'any' | 'absent', writes: readonly FileWrite[]): Promise<Map<string, WrittenMember>> {
+  const rows = await bumpAndWrite<WrittenRow>(tx, folder, writes.length, writeSqlFor(expected, folder), [
+    folder.userId,
+    folder.path,
     writes.map((w) => w.name),
     writes.map((w) => w.blob.sha256),
     writes.map((w) => w.blob.size),
@@ -68,11 +79,13 @@ export async function writeFileBatch(tx: Queryable, parent: BatchParent, expecte
   return new Map(rows.map((row) => [row.name, { node: rowToNode(row), created: row.created, previousBlob: row.previous_blob }]));
 }
 
-/** Small files, as a kind of batched write. */
-export const fileWrites: BatchKind<FileWrite> = {
+/**
+ * Small files, as a kind of batched write. One whose batch failed as a whole is not written: its
+ * PUT then looks the folder up and writes it alone, with every check (dav/methods/put.ts).
+ */
+export const fileWrites: BatchKind<FileWrite, Folder> = {
   writeBatch: writeFileBatch,
-  writeAlone: (db, parent, write) =>
-    db.pipelined((tx) => writeMember(tx, parent, write.name, 'file', fileContent(write.blob, write.contentType), write.expected, blobClaimRow(parent.userId, write.blob)), { batchKey: parent.userId }),
+  writeAlone: () => Promise.resolve(undefined),
 };
 
 /** The batcher of small files of a database. */

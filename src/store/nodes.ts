@@ -115,13 +115,15 @@ const recursiveWalkSql = (text: boolean, calendar: boolean) => `WITH RECURSIVE w
      SELECT walk.*${extras(text, calendar)}
        FROM walk${calendar ? ` ${PARENT_CALENDAR}` : ''} ORDER BY depth DESC LIMIT 2`;
 
+/** The join condition of the chained walks' node for segment `i` ($1 the user, $2 the segments). */
+const segment = (i: number) => `n${i}.user_id = $1 AND n${i}.name = ($2::text[])[${i}]`;
+
 /**
  * The walk of a path of `depth` segments as a chain of joins, one per segment: the node (when it
  * exists) and its parent, as the rows of depth `depth` and `depth - 1`. For three segments it
  * took 90 µs of the embedded database's thread, the recursive walk 200 µs.
  */
 function chainedWalkSql(depth: number, text: boolean, calendar: boolean): string {
-  const segment = (i: number) => `n${i}.user_id = $1 AND n${i}.name = ($2::text[])[${i}]`;
   if (depth === 1) return `SELECT walk.*${extras(text, calendar)} FROM (SELECT ${COLUMNS}, 1 AS depth FROM nodes n1 WHERE ${segment(1)} AND n1.parent_id IS NULL) walk${calendar ? ` ${PARENT_CALENDAR}` : ''}`;
   let joins = '';
   for (let i = 2; i < depth; i++) joins += ` JOIN nodes n${i} ON ${segment(i)} AND n${i}.parent_id = n${i - 1}.id`;
@@ -142,6 +144,30 @@ const MAX_CHAINED_DEPTH = 16;
 const WALKS = Array.from({ length: MAX_CHAINED_DEPTH + 1 }, (_, depth) =>
   [false, true].flatMap((calendar) => [false, true].map((text) => (depth === 0 ? recursiveWalkSql(text, calendar) : chainedWalkSql(depth, text, calendar)))),
 );
+
+/** nodeIdAtPath's subqueries, by depth (0: the recursive walk). */
+const ID_WALKS = Array.from({ length: MAX_CHAINED_DEPTH + 1 }, (_, depth) => {
+  if (depth === 0) {
+    return `(WITH RECURSIVE walk AS (
+         SELECT id, 1 AS depth FROM nodes WHERE user_id = $1 AND parent_id IS NULL AND name = ($2::text[])[1]
+         UNION ALL
+         SELECT c.id, w.depth + 1 FROM walk w JOIN nodes c ON c.user_id = $1 AND c.parent_id = w.id AND c.name = ($2::text[])[w.depth + 1]
+          WHERE w.depth < cardinality($2::text[])
+       ) SELECT id FROM walk WHERE depth = cardinality($2::text[]))`;
+  }
+  let joins = '';
+  for (let i = 2; i <= depth; i++) joins += ` JOIN nodes n${i} ON ${segment(i)} AND n${i}.parent_id = n${i - 1}.id`;
+  return `(SELECT n${depth}.id FROM nodes n1${joins} WHERE ${segment(1)} AND n1.parent_id IS NULL)`;
+});
+
+/**
+ * The id of the node at a path of `depth` segments (the first names a space root), as a scalar
+ * subquery of a statement whose $1 is the user and $2 the segments: NULL when nothing is there.
+ * A statement that finds its collection itself needs no lookup of its own (file-batches.ts).
+ */
+export function nodeIdAtPathSql(depth: number): string {
+  return ID_WALKS[depth <= MAX_CHAINED_DEPTH ? depth : 0]!;
+}
 
 interface WalkRow extends NodeRow {
   depth: number;

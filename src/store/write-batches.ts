@@ -12,17 +12,38 @@
  * checks itself). What a batch writes is its kind's (file-batches.ts, calendar-batches.ts,
  * card-batches.ts). A member the batch did not write (taken by another kind, or present for
  * If-None-Match: *, or the collection gone or locked) comes back undefined, as from writeMember,
- * and the caller takes the general path, which tells why. If a batch fails as a whole (quota, a UID already taken, a lost
- * connection), each of its writes runs again alone, so each gets its own answer.
+ * and the caller takes the general path, which tells why. If a batch fails as a whole (quota, a
+ * UID already taken, a lost connection), each of its writes runs again alone, so each gets its own
+ * answer (a small file through its PUT's general path: file-batches.ts).
+ *
+ * A batch's collection is named by id, looked up by its writers, or by path (small files): then
+ * the batch's statements find it themselves, and its writers need no lookup of their own.
  */
 import type { Database, Queryable } from './db.js';
-import { nodeColumns, rowToNode, type NodeContent, type NodeKind, type NodeRow, type WrittenMember } from './nodes.js';
+import { nodeColumns, nodeIdAtPathSql, rowToNode, type NodeContent, type NodeKind, type NodeRow, type WrittenMember } from './nodes.js';
 
-/** The collection written into. */
-export interface BatchParent {
+/** The collection written into, found by the caller's lookup. */
+export interface CollectionById {
   userId: number;
   id: number;
   kind: NodeKind;
+}
+
+/**
+ * The collection written into, by its path (the first segment names a space root): the batch's
+ * statements find it themselves, so its writers need no lookup of their own (file-batches.ts).
+ */
+export interface CollectionByPath {
+  userId: number;
+  path: readonly string[];
+  kind: NodeKind;
+}
+
+export type BatchParent = CollectionById | CollectionByPath;
+
+/** How a batch's statements name their collection's id: $2, or the walk of the path in $2. */
+export function parentIdSql(parent: BatchParent): string {
+  return 'id' in parent ? '$2' : nodeIdAtPathSql(parent.path.length);
 }
 
 /** One member to write: its name in the collection and what it expects there. */
@@ -32,12 +53,12 @@ export interface BatchedWrite {
   expected: 'any' | 'absent';
 }
 
-/** How one kind of member is written in batches. */
-export interface BatchKind<W extends BatchedWrite> {
+/** How one kind of member is written in batches, into collections named as P. */
+export interface BatchKind<W extends BatchedWrite, P extends BatchParent> {
   /** Writes one batch (distinct names) in the transaction; by name, what was written. */
-  writeBatch(tx: Queryable, parent: BatchParent, expected: 'any' | 'absent', writes: readonly W[]): Promise<Map<string, WrittenMember>>;
+  writeBatch(tx: Queryable, parent: P, expected: 'any' | 'absent', writes: readonly W[]): Promise<Map<string, WrittenMember>>;
   /** Writes one alone (its batch failed as a whole); undefined when nothing was written. */
-  writeAlone(db: Database, parent: BatchParent, write: W): Promise<WrittenMember | undefined>;
+  writeAlone(db: Database, parent: P, write: W): Promise<WrittenMember | undefined>;
 }
 
 interface Pending<W> {
@@ -47,8 +68,8 @@ interface Pending<W> {
 }
 
 /** A collection's writes of one expectation: those waiting, and the batches sent and not yet answered. */
-interface Queue<W> {
-  parent: BatchParent;
+interface Queue<W, P> {
+  parent: P;
   expected: 'any' | 'absent';
   waiting: Pending<W>[];
   inFlight: number;
@@ -72,8 +93,8 @@ const BATCHES_IN_FLIGHT = 2;
  * writers meet in the same order), unless it is gone, of another kind, or the user holds a
  * WebDAV lock. The batch's statement reads the new token from the row this transaction updated.
  */
-const BUMP = `UPDATE nodes SET sync_token = sync_token + $3, modified_at = now()
-   WHERE user_id = $1 AND id = $2 AND kind = $4
+const bumpSql = (parentId: string) => `UPDATE nodes SET sync_token = sync_token + $3, modified_at = now()
+   WHERE user_id = $1 AND id = ${parentId} AND kind = $4
      AND NOT EXISTS (SELECT 1 FROM locks WHERE user_id = $1 AND expires_at > now())
    RETURNING sync_token`;
 
@@ -89,12 +110,12 @@ const DEFAULT_PLAN = 'SET LOCAL plan_cache_mode = auto';
 
 /**
  * Sends the bump of `count` tokens and the batch's statement (`sql`, whose $1 and $2 are the
- * user and the collection, $3 the array of names) together; the statement's rows.
+ * user and the collection's id or path, $3 the array of names) together; the statement's rows.
  */
 export async function bumpAndWrite<Row extends object>(tx: Queryable, parent: BatchParent, count: number, sql: string, params: unknown[]): Promise<Row[]> {
   // See GENERIC_PLAN.
   const generic = tx.query(GENERIC_PLAN);
-  const bump = tx.query(BUMP, [parent.userId, parent.id, count, parent.kind]);
+  const bump = tx.query(bumpSql(parentIdSql(parent)), [parent.userId, 'id' in parent ? parent.id : parent.path, count, parent.kind]);
   const write = tx.query<Row>(sql, params);
   // Back to the default for what else shares the transaction (store/db.ts: group commit).
   const reset = tx.query(DEFAULT_PLAN);
@@ -108,37 +129,38 @@ export async function bumpAndWrite<Row extends object>(tx: Queryable, parent: Ba
 }
 
 /**
- * The common table expressions a batch's statement starts with: `bumped` (the token before the
- * batch, read from the row BUMP updated in this transaction) and, after the caller's `written`,
- * `logged` and `superseded`: each member takes its own token of those the bump moved over (RFC
- * 6578 §3.2: a token per state), in the order of `input` (its `ord`), and drops its name's older
- * entry. $3 is the array of names.
+ * The common table expressions a batch's statement starts with: `bumped` (the collection's id,
+ * `parentId` (parentIdSql), and its token before the batch, read from the row the bump updated
+ * in this transaction) and, after the caller's `written`, `logged` and `superseded`: each member
+ * takes its own token of those the bump moved over (RFC 6578 §3.2: a token per state), in the
+ * order of `input` (its `ord`), and drops its name's older entry. $3 is the array of names.
  */
-export const BUMPED_CTE = `bumped AS (
-       SELECT sync_token - cardinality($3::text[]) AS base FROM nodes WHERE user_id = $1 AND id = $2 AND xmin = pg_current_xact_id()::xid
+export const bumpedCte = (parentId: string) => `bumped AS (
+       SELECT id, sync_token - cardinality($3::text[]) AS base FROM nodes WHERE user_id = $1 AND id = ${parentId} AND xmin = pg_current_xact_id()::xid
      )`;
 export const LOGGED_CTES = `logged AS (
        INSERT INTO changes (user_id, collection_id, token, name, deleted)
-       SELECT $1, $2, b.base + i.ord, w.name, false FROM written w JOIN input i ON i.name = w.name CROSS JOIN bumped b
+       SELECT $1, b.id, b.base + i.ord, w.name, false FROM written w JOIN input i ON i.name = w.name CROSS JOIN bumped b
        RETURNING token, name
      ), superseded AS (
        DELETE FROM changes c
-        WHERE c.user_id = $1 AND c.collection_id = $2 AND c.name = ANY ($3::text[])
+        WHERE c.user_id = $1 AND c.collection_id = (SELECT id FROM bumped) AND c.name = ANY ($3::text[])
           AND c.token < (SELECT l.token FROM logged l WHERE l.name = c.name)
      )`;
 
 /** Queues writes per collection and writes each queue's waiting members as one batch. */
-export class WriteBatcher<W extends BatchedWrite> {
-  readonly #queues = new Map<string, Queue<W>>();
+export class WriteBatcher<W extends BatchedWrite, P extends BatchParent> {
+  readonly #queues = new Map<string, Queue<W, P>>();
 
   constructor(
     private readonly db: Database,
-    private readonly kind: BatchKind<W>,
+    private readonly kind: BatchKind<W, P>,
   ) {}
 
   /** Writes `member` into `parent`, with others waiting for the same collection; undefined when not written (see above). */
-  write(parent: BatchParent, member: W): Promise<WrittenMember | undefined> {
-    const key = `${parent.userId}/${parent.id}/${member.expected}`;
+  write(parent: P, member: W): Promise<WrittenMember | undefined> {
+    // A path's segments hold no '/'; an id is digits.
+    const key = `${parent.userId}/${'id' in parent ? parent.id : parent.path.join('/')}/${member.expected}`;
     let queue = this.#queues.get(key);
     if (!queue) {
       queue = { parent, expected: member.expected, waiting: [], inFlight: 0, scheduled: false };
@@ -156,7 +178,7 @@ export class WriteBatcher<W extends BatchedWrite> {
    * went in batches of 2.6 on average, 3.1–3.4 this way, and the database thread paid ~630 µs a
    * batch against ~135 a file (0.45 ms per file in all).
    */
-  #schedule(key: string, queue: Queue<W>): void {
+  #schedule(key: string, queue: Queue<W, P>): void {
     if (queue.scheduled) return;
     queue.scheduled = true;
     setImmediate(() => {
@@ -166,7 +188,7 @@ export class WriteBatcher<W extends BatchedWrite> {
     });
   }
 
-  async #send(key: string, queue: Queue<W>): Promise<void> {
+  async #send(key: string, queue: Queue<W, P>): Promise<void> {
     const batch = takeBatch(queue.waiting);
     queue.inFlight++;
     try {
@@ -204,8 +226,8 @@ function takeBatch<W extends BatchedWrite>(waiting: Pending<W>[]): Pending<W>[] 
 }
 
 /** One batcher of a kind per database (each process has one store): the getter. */
-export function batcherPerDatabase<W extends BatchedWrite>(kind: BatchKind<W>): (db: Database) => WriteBatcher<W> {
-  const batchers = new WeakMap<Database, WriteBatcher<W>>();
+export function batcherPerDatabase<W extends BatchedWrite, P extends BatchParent>(kind: BatchKind<W, P>): (db: Database) => WriteBatcher<W, P> {
+  const batchers = new WeakMap<Database, WriteBatcher<W, P>>();
   return (db) => {
     let batcher = batchers.get(db);
     if (!batcher) {
@@ -237,7 +259,7 @@ export function textObjectBatchSql(kind: NodeKind, expected: 'any' | 'absent', c
   return `WITH input AS (
        SELECT * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], ${arrays})
          WITH ORDINALITY AS i (name, size, content_type, etag, ${columns.map(([name]) => name).join(', ')}, ord)
-     ), ${BUMPED_CTE}, written AS (
+     ), ${bumpedCte('$2')}, written AS (
        INSERT INTO nodes AS n (user_id, parent_id, name, kind, size, content_type, etag)
        SELECT $1, $2, i.name, '${kind}', i.size, i.content_type, i.etag FROM input i, bumped ORDER BY i.ord
        ON CONFLICT (user_id, parent_id, name) DO ${onConflict}
@@ -247,7 +269,7 @@ export function textObjectBatchSql(kind: NodeKind, expected: 'any' | 'absent', c
 }
 
 /** Writes a batch of text objects with `sql` (textObjectBatchSql), the kind's `columns` after the nodes'; by name, what was written. */
-export async function writeTextObjectBatch(tx: Queryable, parent: BatchParent, sql: string, writes: readonly TextObjectWrite[], columns: readonly unknown[][]): Promise<Map<string, WrittenMember>> {
+export async function writeTextObjectBatch(tx: Queryable, parent: CollectionById, sql: string, writes: readonly TextObjectWrite[], columns: readonly unknown[][]): Promise<Map<string, WrittenMember>> {
   const rows = await bumpAndWrite<NodeRow & { created: boolean }>(tx, parent, writes.length, sql, [
     parent.userId,
     parent.id,

@@ -1,35 +1,48 @@
+import type Koa from 'koa';
 import type { DavRequest } from '../context.js';
 import { evaluateConditions, expectedMember } from '../conditional.js';
 import { storedContentType } from '../content-type.js';
 import { DavError, insufficientStorage, quotaExceeded } from '../errors.js';
 import { httpDate } from '../http-date.js';
 import { checkPreconditions, type WriteScope } from '../locks/guard.js';
-import { lockPath } from '../paths.js';
-import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type StagedBlob } from '../../store/blobs.js';
+import { lockPath, type Target } from '../paths.js';
+import { blobClaimRow, BodyTooLargeError, claimBlob, collectBlobs, isStorageFull, keptInRow, releaseBlob, type HeldBlob, type StagedBlob } from '../../store/blobs.js';
 import { fileBatcher } from '../../store/file-batches.js';
-import { fileContent, insertNode, isCollection, lockMember, updateContent, usage, writeMember, type Beside, type ExpectedMember, type NodeContent, type WrittenMember } from '../../store/nodes.js';
+import { fileContent, insertNode, isCollection, lockMember, resolvePath, updateContent, usage, writeMember, type Beside, type ExpectedMember, type NodeContent, type WrittenMember } from '../../store/nodes.js';
 
 /** Bodies at least this large are checked against locks and quota before they are received. */
 const EARLY_CHECK_BYTES = 1024 * 1024;
 
+/** The body's size as the client announced it (Windows and Finder send X-Expected-Entity-Length with chunked uploads); 0 if unknown. */
+const announcedSize = (koa: Koa.Context) => Number(koa.get('Content-Length') || koa.get('X-Expected-Entity-Length') || 0);
+
 /**
- * PUT (RFC 9110 §9.3.4, RFC 4918 §9.7). The body streams to a staged blob first; only then does
- * one short transaction re-check the conditions against the locked rows and swap the content,
- * so an aborted upload or a failed precondition leaves the old content untouched.
+ * Whether a PUT can skip the lookup of its target (dispatch.ts): a file of the files space that
+ * announces no large body and no precondition but If-None-Match: *. Its body is received first,
+ * and a small one goes to its folder's batch, which finds the folder by path
+ * (store/file-batches.ts); any other, or one the batch did not write, is looked up then.
  */
-export async function put(req: DavRequest): Promise<void> {
+export function putSkipsLookup(koa: Koa.Context, target: Extract<Target, { type: 'space' }>): boolean {
+  return (
+    target.space === 'files' &&
+    target.segments.length > 0 &&
+    !target.trailingSlash &&
+    !koa.get('Content-Range') &&
+    announcedSize(koa) < EARLY_CHECK_BYTES &&
+    typeof expectedMember(koa) === 'string'
+  );
+}
+
+/**
+ * The checks of a PUT that need its target looked up: a collection cannot be replaced, the
+ * parent must be one, the conditions must hold, and a large body is refused before it is sent.
+ */
+async function checkTarget(req: DavRequest, scopes: (exists: boolean) => WriteScope[]): Promise<void> {
   const { koa, deps, user } = req;
-  const name = req.segments.at(-1);
-  if (name === undefined) throw new DavError(405, { message: 'the home collection cannot be replaced' });
   if (isCollection(req.node)) throw new DavError(405, { message: 'cannot PUT to a collection' });
   if (!req.parent || !isCollection(req.parent)) throw new DavError(409, { message: 'the parent collection does not exist' });
   if (koa.get('Content-Range')) throw new DavError(400, { message: 'partial PUT with Content-Range is not supported' });
-
-  const path = lockPath(req.space, req.segments);
-  // A new member changes its parent's membership, which a depth-0 lock on the parent protects.
-  const scopes = (exists: boolean): WriteScope[] => (exists ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }]);
-  // Windows and Finder announce the size of chunked uploads in X-Expected-Entity-Length.
-  const expected = Number(koa.get('Content-Length') || koa.get('X-Expected-Entity-Length') || 0);
+  const expected = announcedSize(koa);
   if (expected > deps.config.maxUploadBytes) throw new DavError(413, { message: `uploads are limited to ${deps.config.maxUploadBytes} bytes` });
   evaluateConditions(koa, req.node, false);
   if (expected >= EARLY_CHECK_BYTES) {
@@ -38,6 +51,24 @@ export async function put(req: DavRequest): Promise<void> {
     const { used, quota } = await usage(deps.db, user.id);
     if (quota !== null && used - (req.node?.size ?? 0) + expected > quota) throw quotaExceeded();
   }
+}
+
+/**
+ * PUT (RFC 9110 §9.3.4, RFC 4918 §9.7). The body streams to a staged blob first; only then does
+ * one short transaction re-check the conditions against the locked rows and swap the content,
+ * so an aborted upload or a failed precondition leaves the old content untouched.
+ */
+export async function put(request: DavRequest): Promise<void> {
+  let req = request;
+  const { koa, deps, user } = req;
+  const name = req.segments.at(-1);
+  if (name === undefined) throw new DavError(405, { message: 'the home collection cannot be replaced' });
+
+  const path = lockPath(req.space, req.segments);
+  // A new member changes its parent's membership, which a depth-0 lock on the parent protects.
+  const scopes = (exists: boolean): WriteScope[] => (exists ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }]);
+  if (!req.unresolved) await checkTarget(req, scopes);
+  else if (announcedSize(koa) > deps.config.maxUploadBytes) throw new DavError(413, { message: `uploads are limited to ${deps.config.maxUploadBytes} bytes` });
 
   let staged: StagedBlob;
   try {
@@ -49,7 +80,27 @@ export async function put(req: DavRequest): Promise<void> {
   }
 
   const contentType = storedContentType(koa.get('Content-Type'));
-  let replaced: string | null = null;
+  let replaced: string | null;
+  try {
+    const batched = req.unresolved && keptInRow(staged) ? await writeIntoFolder(req, name, staged, contentType) : undefined;
+    if (!batched && req.unresolved) {
+      // Not written by the batch, or not for it: looked up now, and checked as any other PUT.
+      const { node, parent } = await resolvePath(deps.db, user.id, [req.space, ...req.segments]);
+      req = { ...req, node, parent, unresolved: undefined };
+      await checkTarget(req, scopes);
+    }
+    const written = batched ?? (await writeLookedUp(req, name, staged, contentType, scopes));
+    replaced = written.previousBlob;
+    answer(koa, written);
+  } finally {
+    await staged.discard();
+  }
+  if (replaced && replaced !== staged.sha256) await collectBlobs(deps.db, deps.blobs, user.id, [replaced]);
+}
+
+/** Writes the staged body at a target looked up and checked (checkTarget); what was written. */
+async function writeLookedUp(req: DavRequest, name: string, staged: StagedBlob, contentType: string | null, scopes: (exists: boolean) => WriteScope[]): Promise<WrittenMember> {
+  const { koa, deps, user } = req;
   let published = false;
   try {
     // A large body is made durable under its hash before the transaction, so no row or
@@ -65,8 +116,8 @@ export async function put(req: DavRequest): Promise<void> {
     // checked once its row is claimed, before the commit (ensurePublished).
     const expected = expectedMember(koa);
     const claim = blobClaimRow(user.id, staged);
-    const pipelined = expected && !published ? await writeAtOnce(req, name, staged, content, expected, claim) : undefined;
-    const { node, created, previousBlob } = pipelined ?? await deps.db.transaction(async (tx) => {
+    const pipelined = expected && !published ? await writeAtOnce(req, name, content, expected, claim) : undefined;
+    return pipelined ?? await deps.db.transaction(async (tx) => {
       const written = expected && published ? await writeMember(tx, req.parent!, name, 'file', content, expected, claim) : undefined;
       if (written) {
         await deps.blobs.ensurePublished(user.id, staged);
@@ -84,29 +135,30 @@ export async function put(req: DavRequest): Promise<void> {
       await claimBlob(tx, deps.blobs, user.id, staged);
       return { node, created: !member, previousBlob: member?.blobSha256 ?? null };
     });
-    replaced = previousBlob;
-    koa.set('ETag', node.etag);
-    koa.set('Last-Modified', httpDate(node.modifiedAt));
-    koa.status = created ? 201 : 204;
   } catch (error) {
     if (published) await releaseBlob(deps.db, deps.blobs, user.id, staged);
     throw error;
-  } finally {
-    await staged.discard();
   }
-  if (replaced && replaced !== staged.sha256) await collectBlobs(deps.db, deps.blobs, user.id, [replaced]);
+}
+
+function answer(koa: Koa.Context, { node, created }: Pick<WrittenMember, 'node' | 'created'>): void {
+  koa.set('ETag', node.etag);
+  koa.set('Last-Modified', httpDate(node.modifiedAt));
+  koa.status = created ? 201 : 204;
 }
 
 /**
- * A write whose only precondition writeMember checks, in one pipelined transaction: a small
- * file into a plain collection with those waiting for the same collection (store/file-batches.ts),
- * any other alone. Undefined when nothing was written.
+ * A small file not looked up (putSkipsLookup), with those waiting for the same folder: the batch
+ * finds the folder by its path (store/file-batches.ts). Undefined when it was not written there
+ * (no such folder, a collection or a lock in the way, If-None-Match: * and a file there).
  */
-function writeAtOnce(req: DavRequest, name: string, staged: StagedBlob, content: NodeContent, expected: ExpectedMember, claim: Beside): Promise<WrittenMember | undefined> {
-  const { deps, user } = req;
-  const parent = req.parent!;
-  if (keptInRow(staged) && parent.kind === 'collection' && typeof expected === 'string') {
-    return fileBatcher(deps.db).write({ userId: parent.userId, id: parent.id, kind: parent.kind }, { name, blob: staged, contentType: content.contentType, expected });
-  }
-  return deps.db.pipelined((tx) => writeMember(tx, parent, name, 'file', content, expected, claim), { batchKey: user.id });
+function writeIntoFolder(req: DavRequest, name: string, staged: HeldBlob, contentType: string | null): Promise<WrittenMember | undefined> {
+  const expected = expectedMember(req.koa) as 'any' | 'absent';
+  const folder = { userId: req.user.id, path: [req.space, ...req.segments.slice(0, -1)], kind: 'collection' } as const;
+  return fileBatcher(req.deps.db).write(folder, { name, blob: staged, contentType, expected });
+}
+
+/** A write whose only precondition writeMember checks, in one pipelined transaction. Undefined when nothing was written. */
+function writeAtOnce(req: DavRequest, name: string, content: NodeContent, expected: ExpectedMember, claim: Beside): Promise<WrittenMember | undefined> {
+  return req.deps.db.pipelined((tx) => writeMember(tx, req.parent!, name, 'file', content, expected, claim), { batchKey: req.user.id });
 }
