@@ -99,7 +99,7 @@ export async function dispatch(koa: Koa.Context, deps: ServerDeps, user: AuthUse
     space: target.space,
     segments: target.segments,
     trailingSlash: target.trailingSlash,
-    ...(unresolved && { unresolved }),
+    unresolved: unresolved || undefined,
     node,
     parent,
     text,

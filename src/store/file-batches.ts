@@ -52,12 +52,12 @@ function writeSql(expected: 'any' | 'absent', parentId: string): string {
      )
      SELECT w.*, p.blob_sha256 AS previous_blob FROM written w LEFT JOIN previous p ON p.name = w.name`;
 }
-/** The statements, by expectation and the folder's depth (as each is prepared and kept by its text). */
-const WRITE_SQL = new Map<string, string>();
+/** The statements, by expectation and by the walk that finds the folder (one per depth). */
+const WRITE_SQL = { any: new Map<string, string>(), absent: new Map<string, string>() };
 function writeSqlFor(expected: 'any' | 'absent', folder: Folder): string {
-  const key = `${expected}/${folder.path.length}`;
-  let sql = WRITE_SQL.get(key);
-  if (!sql) WRITE_SQL.set(key, (sql = writeSql(expected, parentIdSql(folder))));
+  const parentId = parentIdSql(folder);
+  let sql = WRITE_SQL[expected].get(parentId);
+  if (!sql) WRITE_SQL[expected].set(parentId, (sql = writeSql(expected, parentId)));
   return sql;
 }
 
