@@ -16,6 +16,12 @@ const EARLY_CHECK_BYTES = 1024 * 1024;
 /** The body's size as the client announced it (Windows and Finder send X-Expected-Entity-Length with chunked uploads); 0 if unknown. */
 const announcedSize = (koa: Koa.Context) => Number(koa.get('Content-Length') || koa.get('X-Expected-Entity-Length') || 0);
 
+/** 413 for a body announced larger than uploads may be. */
+function refuseTooLarge(req: DavRequest): void {
+  const limit = req.deps.config.maxUploadBytes;
+  if (announcedSize(req.koa) > limit) throw new DavError(413, { message: `uploads are limited to ${limit} bytes` });
+}
+
 /**
  * Whether a PUT can skip the lookup of its target (dispatch.ts): a file of the files space that
  * announces no large body and no precondition but If-None-Match: *. Its body is received first,
@@ -42,8 +48,8 @@ async function checkTarget(req: DavRequest, scopes: (exists: boolean) => WriteSc
   if (isCollection(req.node)) throw new DavError(405, { message: 'cannot PUT to a collection' });
   if (!req.parent || !isCollection(req.parent)) throw new DavError(409, { message: 'the parent collection does not exist' });
   if (koa.get('Content-Range')) throw new DavError(400, { message: 'partial PUT with Content-Range is not supported' });
+  refuseTooLarge(req);
   const expected = announcedSize(koa);
-  if (expected > deps.config.maxUploadBytes) throw new DavError(413, { message: `uploads are limited to ${deps.config.maxUploadBytes} bytes` });
   evaluateConditions(koa, req.node, false);
   if (expected >= EARLY_CHECK_BYTES) {
     // Refuse before receiving a large body; the transaction below checks all of it again.
@@ -68,7 +74,7 @@ export async function put(request: DavRequest): Promise<void> {
   // A new member changes its parent's membership, which a depth-0 lock on the parent protects.
   const scopes = (exists: boolean): WriteScope[] => (exists ? [{ path }] : [{ path }, { path: lockPath(req.space, req.segments.slice(0, -1)) }]);
   if (!req.unresolved) await checkTarget(req, scopes);
-  else if (announcedSize(koa) > deps.config.maxUploadBytes) throw new DavError(413, { message: `uploads are limited to ${deps.config.maxUploadBytes} bytes` });
+  else refuseTooLarge(req);
 
   let staged: StagedBlob;
   try {
