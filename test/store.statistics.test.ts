@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { autovacuumRuns, maintainChangedTables, StatisticsKeeper } from '../src/store/statistics.js';
+import { analyzeDatabase, autovacuumRuns, maintainChangedTables, StatisticsKeeper } from '../src/store/statistics.js';
 import { openTestStore } from './helpers/store.js';
 
 test('the tables are looked at every 100 commits, at most once a second, one refresh at a time', async () => {
@@ -134,6 +134,30 @@ test('a large table analyzed within the last minute waits for the next; a small 
     assert.ok(!soon.includes('ANALYZE large_one'), 'the large table was analyzed less than a minute ago');
     // Once its minute is over (here: a zero-second interval), it is analyzed too.
     assert.ok((await maintainChangedTables(db, { vacuum: false, largeTableSeconds: 0 })).includes('ANALYZE large_one'));
+  } finally {
+    await store.close();
+  }
+});
+
+test('at start-up, tables with rows are analyzed and an empty one is not: planned as at least 10 pages, its lookups use its index', async () => {
+  const store = await openTestStore();
+  try {
+    const { db } = store;
+    await db.query('CREATE TABLE filled (id int PRIMARY KEY, note text)');
+    await db.query('CREATE TABLE fresh (id int PRIMARY KEY, note text)');
+    await db.query("INSERT INTO filled SELECT g, 'row' FROM generate_series(1, 100) g");
+    await analyzeDatabase(db);
+    const tuples = async (table: string) => (await db.query<{ n: number }>('SELECT reltuples::int AS n FROM pg_class WHERE oid = $1::regclass', [table]))[0]!.n;
+    assert.equal(await tuples('filled'), 100);
+    // -1: never analyzed (an ANALYZE of it empty would have made it 0, believed empty).
+    assert.equal(await tuples('fresh'), -1);
+    // The first write's plan, cached as the table fills (a foreign key's check is such a plan).
+    await db.query("INSERT INTO fresh VALUES (1, 'first')");
+    const plan = await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      return (await tx.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT note FROM fresh WHERE id = $1', [1])).map((r) => r['QUERY PLAN']).join('\n');
+    });
+    assert.match(plan, /Index Scan using fresh_pkey/);
   } finally {
     await store.close();
   }
