@@ -145,12 +145,19 @@ test('at start-up, tables with rows are analyzed and an empty one is not: planne
     const { db } = store;
     await db.query('CREATE TABLE filled (id int PRIMARY KEY, note text)');
     await db.query('CREATE TABLE fresh (id int PRIMARY KEY, note text)');
+    // Analyzed while empty, as start-ups before this one did with every table.
+    await db.query('CREATE TABLE analyzed_empty (id int PRIMARY KEY)');
+    await db.query('ANALYZE analyzed_empty');
     await db.query("INSERT INTO filled SELECT g, 'row' FROM generate_series(1, 100) g");
     await analyzeDatabase(db);
     const tuples = async (table: string) => (await db.query<{ n: number }>('SELECT reltuples::int AS n FROM pg_class WHERE oid = $1::regclass', [table]))[0]!.n;
     assert.equal(await tuples('filled'), 100);
     // -1: never analyzed (an ANALYZE of it empty would have made it 0, believed empty).
     assert.equal(await tuples('fresh'), -1);
+    // PostgreSQL 18 can make it so again (the embedded store is 18); earlier ones keep it believed empty.
+    const version = (await db.query<{ version: number }>("SELECT current_setting('server_version_num')::int AS version"))[0]!.version;
+    assert.equal(await tuples('analyzed_empty'), version >= 180000 ? -1 : 0);
+    if (db.kind === 'pglite') assert.ok(version >= 180000);
     // The first write's plan, cached as the table fills (a foreign key's check is such a plan).
     await db.query("INSERT INTO fresh VALUES (1, 'first')");
     const plan = await db.transaction(async (tx) => {
