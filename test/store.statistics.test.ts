@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analyzeDatabase, autovacuumRuns, maintainChangedTables, StatisticsKeeper } from '../src/store/statistics.js';
+import type { Database } from '../src/store/db.js';
 import { openTestStore } from './helpers/store.js';
+
+/** The plan PostgreSQL caches for `sql` as a prepared statement (its generic plan), as text. */
+function genericPlan(db: Database, sql: string, params: unknown[]): Promise<string> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+    return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).map((r) => r['QUERY PLAN']).join('\n');
+  });
+}
 
 test('the tables are looked at every 100 commits, at most once a second, one refresh at a time', async () => {
   let runs = 0;
@@ -68,12 +77,7 @@ test('a table that grew is analyzed by itself within 100 commits, and a plan mad
       (await db.query<{ n: number }>("SELECT (analyze_count + autoanalyze_count)::int AS n FROM pg_stat_user_tables WHERE relname = 'grown'"))[0]!.n;
     const before = await analyzed();
     // A generic plan made for one row: a sequential scan, kept until the table's statistics change.
-    const plan = () =>
-      db.transaction(async (tx) => {
-        await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-        const rows = await tx.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT note FROM grown WHERE id = $1', [7]);
-        return rows.map((r) => r['QUERY PLAN']).join('\n');
-      });
+    const plan = () => genericPlan(db, 'SELECT note FROM grown WHERE id = $1', [7]);
     assert.match(await plan(), /Seq Scan/);
     // An import (5 000 rows in one commit), a pause as long as PostgreSQL takes to publish its
     // change counts (a second), then writes as a user's make them, one commit each, during which
@@ -160,11 +164,7 @@ test('at start-up, tables with rows are analyzed and an empty one is not: planne
     if (db.kind === 'pglite') assert.ok(version >= 180000);
     // The first write's plan, cached as the table fills (a foreign key's check is such a plan).
     await db.query("INSERT INTO fresh VALUES (1, 'first')");
-    const plan = await db.transaction(async (tx) => {
-      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      return (await tx.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT note FROM fresh WHERE id = $1', [1])).map((r) => r['QUERY PLAN']).join('\n');
-    });
-    assert.match(plan, /Index Scan using fresh_pkey/);
+    assert.match(await genericPlan(db, 'SELECT note FROM fresh WHERE id = $1', [1]), /Index Scan using fresh_pkey/);
   } finally {
     await store.close();
   }
