@@ -111,14 +111,16 @@ export async function autovacuumRuns(q: Queryable): Promise<boolean> {
  * again, where PostgreSQL can (18 and later: pg_clear_relation_stats; the embedded one is 18).
  */
 export async function analyzeDatabase(q: Queryable): Promise<void> {
-  const tables = await q.query<{ name: string; schema: string; table: string; empty: boolean; believed_empty: boolean; clearable: boolean }>(
+  const tables = await q.query<{ name: string; schema: string; table: string; filled: boolean; clear: boolean }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name, n.nspname AS schema, c.relname AS table,
-            pg_relation_size(c.oid) = 0 AS empty, c.reltuples = 0 AS believed_empty,
-            current_setting('server_version_num')::int >= 180000 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AS clearable
+            pg_relation_size(c.oid) > 0 AS filled,
+            -- Empty and analyzed so (reltuples is -1 until the first ANALYZE).
+            pg_relation_size(c.oid) = 0 AND c.reltuples = 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND current_setting('server_version_num')::int >= 180000 AS clear
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'`,
   );
-  const filled = tables.filter((t) => !t.empty);
+  const filled = tables.filter((t) => t.filled);
   if (filled.length > 0) await q.query(`ANALYZE ${filled.map((t) => t.name).join(', ')}`);
-  for (const t of tables) if (t.empty && t.believed_empty && t.clearable) await q.query('SELECT pg_clear_relation_stats($1, $2)', [t.schema, t.table]);
+  for (const t of tables) if (t.clear) await q.query('SELECT pg_clear_relation_stats($1, $2)', [t.schema, t.table]);
 }
