@@ -3,11 +3,12 @@
  * (its fsync is a no-op), so without this a commit reaches the operating system, not the disk:
  * it survives a killed process but not a power cut or a kernel crash. PostgreSQL's own rules are
  * applied from outside instead:
- * - a commit is acknowledged only once the WAL it was written to is on disk (group commit: one
- *   fsync serves every commit that finished while the previous one ran);
+ * - a commit is acknowledged only once the WAL it was written to is on disk (`WalSync`, on the
+ *   database thread after the COMMIT, as PostgreSQL's backend flushes its WAL itself; group
+ *   commit: one flush for the writes run back to back, pglite-worker.ts);
  * - after a checkpoint (which rewrites global/pg_control) every file of the data directory is
  *   fsynced, because the checkpoint lets PostgreSQL stop relying on the WAL that covered pages
- *   the operating system may still hold in memory.
+ *   the operating system may still hold in memory (`CheckpointSync`, on the serving thread).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -15,12 +16,10 @@ import path from 'node:path';
 
 /** WAL segment files are named by 24 hexadecimal digits. */
 const SEGMENT = /^[0-9A-F]{24}$/;
-/** Segments written this long before a round started are synced again (coarse file times). */
+/** Segments written this long before a flush started are synced again (coarse file times). */
 const MTIME_SLACK_MS = 2_000;
 
 export type SyncFile = (file: string) => Promise<void>;
-/** Makes a WAL segment's data durable; `inode` tells a segment from a recycled one of the same name. */
-export type SyncSegment = (file: string, inode: number) => Promise<void>;
 
 /** fsync of one file or directory. */
 export const syncFile: SyncFile = async (file) => {
@@ -32,80 +31,121 @@ export const syncFile: SyncFile = async (file) => {
   }
 };
 
-/**
- * fdatasync(2) of WAL segments through handles kept open between rounds: PostgreSQL's own
- * wal_sync_method on Linux. It writes a changed size too; what it leaves out, the file times,
- * would cost fsync a journal commit per round. The open and close saved are two thread-pool round
- * trips on the path of every commit.
- */
-export class SegmentHandles {
-  readonly #open = new Map<string, { inode: number; handle: Promise<fsp.FileHandle> }>();
+/** How `WalSync` makes a segment's data (through a descriptor open on it) and a directory durable. */
+export interface WalSyncCalls {
+  segment(file: string, fd: number): void;
+  directory(dir: string): void;
+}
 
-  readonly sync: SyncSegment = async (file, inode) => {
-    let kept = this.#open.get(file);
-    if (kept?.inode !== inode) {
-      if (kept) closeHandle(kept.handle);
-      kept = { inode, handle: fsp.open(file, 'r') };
-      this.#open.set(file, kept);
-    }
+const syncCalls: WalSyncCalls = {
+  segment: (_file, fd) => fs.fdatasyncSync(fd),
+  directory: (dir) => {
+    const fd = fs.openSync(dir, 'r');
     try {
-      await (await kept.handle).datasync();
-    } catch (error) {
-      if (this.#open.get(file) === kept) this.#open.delete(file);
-      closeHandle(kept.handle);
-      throw error;
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
     }
-  };
+  },
+};
 
-  /** Closes the handles of segments no longer listed (removed or recycled under a new name). */
-  keepOnly(files: ReadonlySet<string>): void {
+/**
+ * The WAL written since the last flush made durable, synchronously, on the thread that wrote it.
+ * fdatasync(2) of the segments written lately, through descriptors kept open between flushes
+ * (PostgreSQL's own wal_sync_method on Linux: it writes a changed size too, and leaves out the
+ * file times, which would cost fsync a journal commit each time), and an fsync of pg_wal when
+ * its listing changed (a new or recycled segment is a directory change). The listing and the
+ * file times come from memory in microseconds; the flush itself was 63–110 µs on an SSD.
+ */
+export class WalSync {
+  readonly #walDir: string;
+  readonly #open = new Map<string, { inode: number; fd: number }>();
+  #lastStart = 0;
+  #listed = '';
+
+  constructor(
+    dataDir: string,
+    private readonly calls: WalSyncCalls = syncCalls,
+  ) {
+    this.#walDir = path.join(dataDir, 'pg_wal');
+  }
+
+  flush(): void {
+    const started = Date.now();
+    const since = this.#lastStart - MTIME_SLACK_MS;
+    this.#lastStart = started;
+    const names = fs.readdirSync(this.#walDir).filter((n) => SEGMENT.test(n)).sort();
+    const files = new Set(names.map((n) => path.join(this.#walDir, n)));
+    // Segments removed, or recycled under another name: their descriptors are closed.
     for (const [file, kept] of this.#open) {
       if (files.has(file)) continue;
       this.#open.delete(file);
-      closeHandle(kept.handle);
+      fs.closeSync(kept.fd);
+    }
+    for (const file of files) {
+      const stat = statIfPresent(file);
+      if (stat && stat.mtimeMs >= since) this.#syncSegment(file, stat.ino);
+    }
+    const listed = names.join(',');
+    if (listed !== this.#listed) {
+      this.calls.directory(this.#walDir);
+      this.#listed = listed;
+    }
+  }
+
+  /** Closes the segments' descriptors (the thread is done with the store). */
+  close(): void {
+    for (const kept of this.#open.values()) fs.closeSync(kept.fd);
+    this.#open.clear();
+  }
+
+  #syncSegment(file: string, inode: number): void {
+    let kept = this.#open.get(file);
+    if (kept?.inode !== inode) {
+      // A recycled segment: another file under the name.
+      if (kept) fs.closeSync(kept.fd);
+      this.#open.delete(file);
+      const fd = openIfPresent(file);
+      // Removed since the listing: PostgreSQL removes only segments a checkpoint no longer needs.
+      if (fd === undefined) return;
+      kept = { inode, fd };
+      this.#open.set(file, kept);
+    }
+    try {
+      this.calls.segment(file, kept.fd);
+    } catch (error) {
+      // Opened again at the next flush: a descriptor whose sync failed may have lost the error.
+      this.#open.delete(file);
+      fs.closeSync(kept.fd);
+      throw error;
     }
   }
 }
 
-function closeHandle(handle: Promise<fsp.FileHandle>): void {
-  handle.then((h) => h.close()).catch(() => undefined);
-}
-
-export class WalFlusher {
-  readonly #walDir: string;
-  /** The round now running (or the last one), and the one queued behind it. */
-  #running: Promise<void> = Promise.resolve();
-  #queued: Promise<void> | undefined;
-  #lastRoundStart = 0;
-  #segments = '';
-  #controlTime = 0;
+/**
+ * Every file of the data directory fsynced after a checkpoint (noticed at the commit after it,
+ * from pg_control's time) and when the store closes.
+ */
+export class CheckpointSync {
+  readonly #control: string;
+  #controlTime: number | undefined;
   #dataSync: Promise<void> = Promise.resolve();
-  readonly #handles = new SegmentHandles();
-  readonly #syncSegment: SyncSegment;
 
-  /** `sync` makes directories and data files durable, `syncSegment` WAL segments. */
   constructor(
     private readonly dataDir: string,
     private readonly sync: SyncFile = syncFile,
-    syncSegment?: SyncSegment,
   ) {
-    this.#walDir = path.join(dataDir, 'pg_wal');
-    this.#syncSegment = syncSegment ?? this.#handles.sync;
+    this.#control = path.join(dataDir, 'global', 'pg_control');
+    this.#controlTime = statIfPresent(this.#control)?.mtimeMs;
   }
 
-  /** Resolves once everything committed before the call is on disk. */
-  flush(): Promise<void> {
-    // A round that has not started yet will see this commit's WAL: join it.
-    if (this.#queued) return this.#queued;
-    const round = this.#running
-      .catch(() => undefined)
-      .then(() => {
-        this.#queued = undefined;
-        return this.#round();
-      });
-    this.#queued = round;
-    this.#running = round;
-    return round;
+  /** After a commit: a checkpoint since the last one starts a sync of every file, in the background. */
+  noteCommit(): void {
+    const time = statIfPresent(this.#control)?.mtimeMs;
+    if (time === this.#controlTime) return;
+    this.#controlTime = time;
+    // The checkpoint's pages need not delay the commit, whose WAL is synced.
+    void this.syncAll().catch(() => undefined);
   }
 
   /** Every file of the data directory fsynced (after a checkpoint, and when the store closes). */
@@ -113,39 +153,14 @@ export class WalFlusher {
     this.#dataSync = this.#dataSync.catch(() => undefined).then(() => syncTree(this.dataDir, this.sync));
     return this.#dataSync;
   }
+}
 
-  /** Closes the segments' handles, once the database is closed and synced. */
-  close(): void {
-    this.#handles.keepOnly(new Set());
-  }
-
-  async #round(): Promise<void> {
-    const started = Date.now();
-    const since = this.#lastRoundStart - MTIME_SLACK_MS;
-    this.#lastRoundStart = started;
-    // The listing (a few names) and the file times are read synchronously: they come from
-    // memory in microseconds, where each call through the thread pool would add a round trip
-    // to the path of every commit waiting for this round.
-    const names = fs.readdirSync(this.#walDir).filter((n) => SEGMENT.test(n)).sort();
-    const files = new Set(names.map((n) => path.join(this.#walDir, n)));
-    this.#handles.keepOnly(files);
-    for (const file of files) {
-      const stat = statIfPresent(file);
-      if (stat && stat.mtimeMs >= since) await this.#syncSegment(file, stat.ino);
-    }
-    // A new or recycled segment is a directory change: its entry must be durable too.
-    const listed = names.join(',');
-    if (listed !== this.#segments) {
-      await this.sync(this.#walDir);
-      this.#segments = listed;
-    }
-    const control = statIfPresent(path.join(this.dataDir, 'global', 'pg_control'));
-    if (control && control.mtimeMs !== this.#controlTime) {
-      const first = this.#controlTime === 0;
-      this.#controlTime = control.mtimeMs;
-      // In the background: the checkpoint's pages need not delay this commit, whose WAL is synced.
-      if (!first) void this.syncAll().catch(() => undefined);
-    }
+function openIfPresent(file: string): number | undefined {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 

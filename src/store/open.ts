@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { PoolDatabase, type Database } from './db.js';
 import { DiskRoom } from './disk-room.js';
-import { WalFlusher } from './durability.js';
+import { CheckpointSync } from './durability.js';
 import { PgliteDatabase } from './pglite-database.js';
 import { PgliteThread } from './pglite-thread.js';
 import { ReadCachingDatabase } from './read-cache.js';
@@ -65,9 +65,9 @@ async function openEmbedded(dataDir: string, cacheMb: number | undefined, onStop
     const dir = embeddedDatabaseDir(dataDir);
     if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await createEmbedded(dir);
     const thread = await PgliteThread.start(dir, cacheMb);
-    const wal = new WalFlusher(dir);
+    const checkpoints = new CheckpointSync(dir);
     // Whatever start-up recovered or wrote is on disk before the first request.
-    await wal.syncAll();
+    await checkpoints.syncAll();
     const statistics = new StatisticsKeeper(() => maintainChangedTables(db, { vacuum: true }));
     const db: Database = new PgliteDatabase(
       thread,
@@ -75,13 +75,12 @@ async function openEmbedded(dataDir: string, cacheMb: number | undefined, onStop
         await statistics.idle();
         await thread.close();
         // The shutdown checkpoint wrote every page; make them durable before the lock is released.
-        await wal.syncAll();
-        wal.close();
+        await checkpoints.syncAll();
         release();
       },
       () => {
         statistics.noteCommit();
-        return wal.flush();
+        checkpoints.noteCommit();
       },
       { room: new DiskRoom(dir), ...(onStopped && { onStopped }) },
     );

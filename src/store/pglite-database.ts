@@ -22,7 +22,7 @@ import type { BackendMessage, CommandCompleteMessage, RowDescriptionMessage } fr
 import { prepareValue } from 'pg/lib/utils.js';
 import { beginStatement, type Database, type PoolStats, type Queryable, type TransactionOptions } from './db.js';
 import type { DiskRoom } from './disk-room.js';
-import type { PgliteThread } from './pglite-thread.js';
+import type { PgliteThread, SendOptions } from './pglite-thread.js';
 import { types } from './pg-types.js';
 import { mayWrite } from './read-cache.js';
 
@@ -108,13 +108,14 @@ export class PgliteDatabase implements Database {
   readonly #onStopped: ((error: Error) => void) | undefined;
 
   /**
-   * `afterCommit` hears of every committed transaction, and the commit is acknowledged when it
-   * resolves (the statistics keeper and the WAL flush); `onClose` ends the session (and the thread).
+   * `afterCommit` hears of every committed transaction (the statistics keeper, the checkpoints'
+   * sync), whose answer came once its WAL was on disk (pglite-worker.ts); `onClose` ends the
+   * session (and the thread).
    */
   constructor(
     thread: DatabaseThread,
     private readonly onClose: () => Promise<void>,
-    private readonly afterCommit: () => void | Promise<void>,
+    private readonly afterCommit: () => void,
     { room, onStopped }: PgliteDatabaseOptions = {},
   ) {
     this.#thread = thread;
@@ -129,13 +130,13 @@ export class PgliteDatabase implements Database {
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
-      answer = this.#post<R>([this.#encode(sql, params)]);
+      answer = this.#post<R>([this.#encode(sql, params)], { durable: mayWrite(sql) });
     } finally {
       release();
     }
     const [{ rows }] = (await answer) as [Answer<R>];
-    // A statement outside a transaction commits by itself: acknowledged once durable, like a transaction.
-    if (mayWrite(sql)) await this.afterCommit();
+    // A statement outside a transaction commits by itself: answered once durable, like a transaction.
+    if (mayWrite(sql)) this.afterCommit();
     return rows;
   }
 
@@ -162,13 +163,13 @@ export class PgliteDatabase implements Database {
         this.#post([simple('ROLLBACK')]).catch(() => undefined);
         throw error;
       }
-      ended = this.#post([simple('COMMIT')]);
+      ended = this.#post([simple('COMMIT')], { durable: true });
     } finally {
       release();
     }
     const [committed] = await ended;
     if (committed!.command !== 'COMMIT') throw new Error('the transaction was rolled back');
-    await this.afterCommit();
+    this.afterCommit();
     return value;
   }
 
@@ -193,7 +194,7 @@ export class PgliteDatabase implements Database {
       open = false;
       batch.push(simple('COMMIT'));
       // The database thread may run it in one transaction with its neighbours (pglite-worker.ts).
-      answers = this.#postEach(batch, !batch.some((e) => e.parses));
+      answers = this.#postEach(batch, { joinable: !batch.some((e) => e.parses), durable: true });
     } finally {
       release();
     }
@@ -216,7 +217,7 @@ export class PgliteDatabase implements Database {
     if (failure) throw failure;
     // PostgreSQL answers the COMMIT of a transaction a statement aborted with ROLLBACK.
     if ((all.at(-1) as Answer<object>).command !== 'COMMIT') throw new Error('the transaction was rolled back');
-    await this.afterCommit();
+    this.afterCommit();
     return value;
   }
 
@@ -244,17 +245,17 @@ export class PgliteDatabase implements Database {
   }
 
   /** Posts statements as one batch (in the caller's turn) and reads their answers; throws the first error. */
-  async #post<R extends object>(encoded: Encoded[]): Promise<Answer<R>[]> {
-    const answers = await this.#postEach<R>(encoded);
+  async #post<R extends object>(encoded: Encoded[], options?: SendOptions): Promise<Answer<R>[]> {
+    const answers = await this.#postEach<R>(encoded, options);
     const failure = answers.find((a) => a instanceof Error);
     if (failure) throw failure;
     return answers as Answer<R>[];
   }
 
   /** Posts statements as one batch and reads each one's answer, or its error. */
-  async #postEach<R extends object>(encoded: Encoded[], joinable = false): Promise<(Answer<R> | Error)[]> {
+  async #postEach<R extends object>(encoded: Encoded[], options?: SendOptions): Promise<(Answer<R> | Error)[]> {
     if (this.#stopped) throw this.#stopped;
-    const outputs = await this.#thread.send(encoded.map((e) => e.bytes), joinable);
+    const outputs = await this.#thread.send(encoded.map((e) => e.bytes), options);
     return outputs.map((output, i) => {
       try {
         return this.#read<R>(output, encoded[i]!);

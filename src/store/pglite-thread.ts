@@ -17,6 +17,11 @@ function startWorker(options: WorkerOptions): Worker {
   return new Worker(`import(${tsx}).then((tsx) => tsx.register()).then(() => import(${source}))`, { eval: true, workerData: options });
 }
 
+export interface SendOptions {
+  joinable?: boolean;
+  durable?: boolean;
+}
+
 interface Pending {
   resolve(outputs: Buffer[][]): void;
   reject(error: Error): void;
@@ -73,14 +78,15 @@ export class PgliteThread {
   /**
    * Posts `messages` to run after every batch posted before; resolves with the backend's answer
    * to each, in chunks. Posting is synchronous, so callers order their batches by the order of
-   * their calls. `joinable`: a transaction that may share one with its neighbours (WorkerBatch).
+   * their calls. `joinable`: a transaction that may share one with its neighbours; `durable`: it
+   * commits a write, answered once its WAL is on disk (WorkerBatch).
    */
-  send(messages: readonly Buffer[], joinable = false): Promise<Buffer[][]> {
+  send(messages: readonly Buffer[], { joinable = false, durable = false }: SendOptions = {}): Promise<Buffer[][]> {
     if (this.#ended) return Promise.reject(this.#ended);
     const id = this.#nextId++;
     const answer = new Promise<Buffer[][]>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage({ id, messages: messages as Buffer[], ...(joinable && { joinable }) } satisfies WorkerBatch);
+    this.#worker.postMessage({ id, messages: messages as Buffer[], ...(joinable && { joinable }), ...(durable && { durable }) } satisfies WorkerBatch);
     return answer;
   }
 
