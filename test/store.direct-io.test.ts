@@ -93,6 +93,33 @@ test('a disk that fills mid-body fails the spool with ENOSPC, and close() still 
   }
 });
 
+test('a block write that fails while the next block fills fails the next write, and nothing is left unhandled', { skip }, async (t) => {
+  const small = path.join(dir, 'small-disk-paced');
+  const refused = mountSmallDisk(small, '6m');
+  if (refused) return t.skip(refused);
+  const unhandled: unknown[] = [];
+  const hear = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', hear);
+  try {
+    if (!(await probeDirectWrites(small))) return t.skip('tmpfs takes no O_DIRECT writes on this kernel');
+    const s = await openDirectSpool(path.join(small, 'body'));
+    assert.ok(s);
+    await assert.rejects(async () => {
+      for (let i = 0; i < 4; i++) {
+        await s.write(Buffer.alloc(DIRECT_BLOCK_BYTES, i));
+        // The rest of an upload comes at the network's pace: the failed write is not awaited meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await s.finish();
+    }, { code: 'ENOSPC' });
+    await s.close();
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', hear);
+    unmountSmallDisk(small);
+  }
+});
+
 test('copies into shared memory carry the right bytes at every alignment of source and target, as much as fits', () => {
   const target = pageAlignedBuffer(256 * 1024);
   const source = randomBytes(200_000);

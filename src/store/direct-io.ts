@@ -176,8 +176,10 @@ class DirectSpool implements Spool {
     await this.#settle();
     this.#direct ??= await fsp.open(this.#path, fs.constants.O_WRONLY | O_DIRECT!);
     const block = this.#filling;
-    // The block is filled again only once both are done (#settle).
-    this.#writing = Promise.all([writeAll(this.#direct, block, DIRECT_BLOCK_BYTES, this.#position), this.#hash.update(block, DIRECT_BLOCK_BYTES)]).then(noop);
+    // The block is filled again only once both are done (#settle). A failure is kept at once: the
+    // next block fills over many turns of the event loop, and a rejection left without a handler
+    // meanwhile would end the process (Node.js's default for unhandled rejections).
+    this.#writing = Promise.all([writeAll(this.#direct, block, DIRECT_BLOCK_BYTES, this.#position), this.#hash.update(block, DIRECT_BLOCK_BYTES)]).then(noop, (error: unknown) => void (this.#failure ??= { error }));
     this.#position += DIRECT_BLOCK_BYTES;
     this.#filling = this.#spare;
     this.#spare = block;
@@ -188,7 +190,7 @@ class DirectSpool implements Spool {
   async #settle(): Promise<void> {
     const writing = this.#writing;
     this.#writing = undefined;
-    if (writing) await writing.catch((error: unknown) => void (this.#failure ??= { error }));
+    if (writing) await writing;
     if (this.#failure) throw this.#failure.error;
   }
 
