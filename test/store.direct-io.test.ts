@@ -146,8 +146,8 @@ test('a chunk is copied into shared memory by memcpy: at any alignment as fast a
   // where the target's offset in its page is within a few bytes after the source's, or a little
   // less than a page before it (sourceware.org bug 30994; Debian 12's glibc 2.36 predates the fix).
   // Chunks left where the allocator put them made this test fail once in CI (79.5 ms misaligned,
-  // 6.7 aligned) on a machine where the same suite had passed. Where uploads' chunks land is
-  // theirs to choose (direct-io.ts); this test asks what the copy itself costs.
+  // 6.7 aligned) on a machine where the same suite had passed. An upload's chunks land wherever
+  // the network's buffers are; this test asks what the copy itself costs.
   const sources = pageAlignedBuffer(192 * 1024).fill(1);
   const aligned = sources.subarray(3072, 3072 + 65_536);
   const misaligned = sources.subarray(65_536 + 3073, 65_536 + 3073 + 65_536);

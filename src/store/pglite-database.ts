@@ -126,17 +126,18 @@ export class PgliteDatabase implements Database {
   }
 
   async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    if (mayWrite(sql)) this.#room?.check();
+    const writes = mayWrite(sql);
+    if (writes) this.#room?.check();
     const release = await this.#turn();
     let answer: Promise<Answer<R>[]>;
     try {
-      answer = this.#post<R>([this.#encode(sql, params)], { durable: mayWrite(sql) });
+      answer = this.#post<R>([this.#encode(sql, params)], { durable: writes });
     } finally {
       release();
     }
     const [{ rows }] = (await answer) as [Answer<R>];
     // A statement outside a transaction commits by itself: answered once durable, like a transaction.
-    if (mayWrite(sql)) this.afterCommit();
+    if (writes) this.afterCommit();
     return rows;
   }
 
